@@ -1,0 +1,1 @@
+"""Shipped model versions (package data), found by classifier.artifact.default_artifacts_dir."""

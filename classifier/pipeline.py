@@ -1,0 +1,52 @@
+"""Build the TF-IDF + one-vs-rest logistic regression pipeline: the only place that does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+FEATURE_SETS = ("word", "word+char")
+
+DEFAULT_PARAMS: dict[str, Any] = {"features": "word", "C": 8.0, "min_df": 1}
+
+
+def build_features(features: str = "word", min_df: int = 1) -> TfidfVectorizer | FeatureUnion:
+    """Word 1-2-gram TF-IDF, optionally joined with character 2-5-grams within word boundaries."""
+    if features not in FEATURE_SETS:
+        raise ValueError(f"features must be one of {FEATURE_SETS}, not {features!r}")
+    word = TfidfVectorizer(
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        min_df=min_df,
+        strip_accents="unicode",
+        dtype=np.float32,
+    )
+    if features == "word":
+        return word
+    char = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        sublinear_tf=True,
+        min_df=max(min_df, 2),
+        strip_accents="unicode",
+        dtype=np.float32,
+    )
+    return FeatureUnion([("word", word), ("char", char)])
+
+
+def build_pipeline(*, features: str = "word", C: float = 8.0, min_df: int = 1, seed: int = 0) -> Pipeline:
+    """A fresh, unfitted multi-label pipeline: features, then one logistic regression per label."""
+    classifier = LogisticRegression(
+        C=C, class_weight="balanced", solver="liblinear", max_iter=1000, random_state=seed
+    )
+    return Pipeline(
+        [
+            ("features", build_features(features, min_df)),
+            ("classifier", OneVsRestClassifier(classifier)),
+        ]
+    )

@@ -1,0 +1,177 @@
+"""Turn texts into labels, probabilities and evidence with a loaded model version."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
+from sklearn.pipeline import FeatureUnion
+
+from classifier.artifact import ArtifactStore, LoadedModel
+from classifier.errors import ArtifactError, InvalidInput
+from classifier.screening import abstain_reason
+
+CHUNK = 2048  # texts vectorised at once: bounds memory whatever the batch size
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An n-gram that pushed a label up: its weight and where it occurs in the text."""
+
+    ngram: str
+    weight: float
+    spans: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The model's verdict on one text."""
+
+    labels: tuple[str, ...]
+    scores: dict[str, float]
+    abstained: str | None = None
+    evidence: dict[str, tuple[Evidence, ...]] | None = field(default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        out = asdict(self)
+        out["labels"] = list(self.labels)
+        if self.evidence is None:
+            out.pop("evidence")
+        else:
+            out["evidence"] = {
+                label: [{"ngram": e.ngram, "weight": e.weight, "spans": [list(s) for s in e.spans]}
+                        for e in items]
+                for label, items in self.evidence.items()
+            }
+        return out
+
+
+def _word_vectoriser(features: Any) -> TfidfVectorizer | None:
+    if isinstance(features, TfidfVectorizer):
+        return features
+    if isinstance(features, FeatureUnion):
+        return dict(features.transformer_list).get("word")
+    return None
+
+
+class Predictor:
+    """A loaded model version, ready to label texts; safe to share between threads."""
+
+    def __init__(self, model: LoadedModel) -> None:
+        try:
+            self.features = model.pipeline.named_steps["features"]
+            estimators = model.pipeline.named_steps["classifier"].estimators_
+        except (AttributeError, KeyError) as exc:
+            raise ArtifactError(f"model version {model.version!r} is not a coopclf pipeline") from exc
+        manifest = model.manifest
+        self.version: str = model.version
+        self.manifest = manifest
+        self.labels: tuple[str, ...] = tuple(manifest["labels"])
+        if len(estimators) != len(self.labels):
+            raise ArtifactError(f"model version {model.version!r} has {len(estimators)} outputs "
+                                f"but its manifest names {len(self.labels)} labels")
+        self.thresholds = np.array([manifest["thresholds"][label] for label in self.labels])
+        # One (features x labels) matrix: a batch is scored with a single sparse product.
+        self.coef = np.ascontiguousarray(
+            np.vstack([e.coef_.ravel() for e in estimators]).T, dtype=np.float64)
+        self.intercept = np.array([float(e.intercept_[0]) for e in estimators])
+        names = self.features.get_feature_names_out()
+        self.feature_names = np.array([str(n).split("__", 1)[-1] for n in names], dtype=object)
+        self.feature_kinds = np.array([str(n).split("__", 1)[0] if "__" in str(n) else "word"
+                                       for n in names], dtype=object)
+        word = _word_vectoriser(self.features)
+        self._token = re.compile(word.token_pattern if word is not None else r"(?u)\b\w\w+\b")
+
+    @classmethod
+    def load(cls, artifacts: str | Path | None = None, version: str | None = None) -> Predictor:
+        """Verify and load a version (default: the current one) from an artifacts directory."""
+        return cls(ArtifactStore(artifacts).load(version))
+
+    @property
+    def data_hash(self) -> str:
+        """Fingerprint of the data this version was trained on."""
+        return str(self.manifest.get("data_hash", ""))
+
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probability of every label for every text, shape (len(texts), len(labels))."""
+        texts = _check_texts(texts)
+        out = np.empty((len(texts), len(self.labels)))
+        for start in range(0, len(texts), CHUNK):
+            X = self.features.transform(texts[start:start + CHUNK])
+            out[start:start + CHUNK] = self._sigmoid(X)
+        return out
+
+    def _sigmoid(self, X: Any) -> np.ndarray:
+        z = np.asarray(X @ self.coef) + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def predict(self, texts: Sequence[str], *, explain: bool = False, top_k: int = 5) -> list[Prediction]:
+        """Labels, scores and (with `explain`) evidence for each text, in one vectorised pass."""
+        texts = _check_texts(texts)
+        results: list[Prediction] = []
+        for start in range(0, len(texts), CHUNK):
+            chunk = texts[start:start + CHUNK]
+            X = self.features.transform(chunk).tocsr()
+            proba = self._sigmoid(X)
+            for i, text in enumerate(chunk):
+                results.append(self._one(text, proba[i], X[i] if explain else None, top_k))
+        return results
+
+    def _one(self, text: str, proba: np.ndarray, row: Any, top_k: int) -> Prediction:
+        scores = {label: round(float(p), 4) for label, p in zip(self.labels, proba)}
+        reason = abstain_reason(text)
+        if reason is not None:
+            return Prediction(labels=(), scores=scores, abstained=reason,
+                              evidence={} if row is not None else None)
+        chosen = tuple(label for label, p, t in zip(self.labels, proba, self.thresholds) if p >= t)
+        evidence = None
+        if row is not None:
+            evidence = {label: self._evidence(text, row, self.labels.index(label), top_k) for label in chosen}
+        return Prediction(labels=chosen, scores=scores, evidence=evidence)
+
+    def _evidence(self, text: str, row: Any, j: int, top_k: int) -> tuple[Evidence, ...]:
+        contributions = row.data * self.coef[row.indices, j]
+        order = np.argsort(-contributions, kind="stable")[:top_k]
+        return tuple(
+            Evidence(
+                ngram=self.feature_names[row.indices[k]],
+                weight=round(float(contributions[k]), 4),
+                spans=self._spans(text, self.feature_names[row.indices[k]],
+                                  self.feature_kinds[row.indices[k]]),
+            )
+            for k in order if contributions[k] > 0
+        )
+
+    def _spans(self, text: str, ngram: str, kind: str) -> tuple[tuple[int, int], ...]:
+        """Character offsets in `text` where a feature occurs."""
+        if kind == "char":
+            needle = ngram.strip()
+            lowered = strip_accents_unicode(text.lower())
+            if not needle or len(lowered) != len(text):
+                return ()
+            return tuple((m.start(), m.end()) for m in re.finditer(re.escape(needle), lowered))
+        tokens = [(m.start(), m.end(), strip_accents_unicode(m.group().lower()))
+                  for m in self._token.finditer(text)]
+        words = ngram.split(" ")
+        n = len(words)
+        return tuple(
+            (tokens[i][0], tokens[i + n - 1][1])
+            for i in range(len(tokens) - n + 1)
+            if [t[2] for t in tokens[i:i + n]] == words
+        )
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise InvalidInput("expected a list of texts, got a single string")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InvalidInput(f"text {i} is {type(text).__name__}, not a string")
+    return texts

@@ -1,0 +1,136 @@
+"""Choose hyper-parameters and per-label decision thresholds by multi-label stratified CV."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+from sklearn.base import clone
+
+from classifier.errors import InvalidInput
+from classifier.pipeline import build_pipeline
+
+DEFAULT_GRID: dict[str, list[Any]] = {
+    "features": ["word", "word+char"],
+    "C": [2.0, 8.0, 32.0],
+    "min_df": [1],
+}
+THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.025), 3)
+# A word-only model is several times faster to serve; prefer it unless char n-grams clearly win.
+SIMPLER_MARGIN = 0.01
+
+
+@dataclass
+class LabelScore:
+    """Cross-validated quality of one label at its chosen threshold."""
+
+    threshold: float
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass
+class Selection:
+    """What cross-validation chose, and the evidence it chose by."""
+
+    params: dict[str, Any]
+    thresholds: dict[str, float]
+    per_label: dict[str, LabelScore]
+    macro_f1: float
+    folds: int
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    reason: str = ""
+
+
+def best_threshold(y_true: np.ndarray, proba: np.ndarray) -> LabelScore:
+    """The threshold on `proba` that maximises F1 for one label (ties go to the lower threshold)."""
+    y = y_true.astype(bool)
+    predicted = proba[:, None] >= THRESHOLDS[None, :]
+    tp = (predicted & y[:, None]).sum(axis=0)
+    fp = (predicted & ~y[:, None]).sum(axis=0)
+    fn = (~predicted & y[:, None]).sum(axis=0)
+    f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(len(THRESHOLDS)), where=(2 * tp + fp + fn) > 0)
+    best = int(np.argmax(f1))
+    precision = tp[best] / (tp[best] + fp[best]) if tp[best] + fp[best] else 0.0
+    recall = tp[best] / (tp[best] + fn[best]) if tp[best] + fn[best] else 0.0
+    return LabelScore(float(THRESHOLDS[best]), round(float(precision), 4), round(float(recall), 4),
+                      round(float(f1[best]), 4), int(y.sum()))
+
+
+def out_of_fold_proba(
+    texts: Sequence[str], Y: np.ndarray, grid: dict[str, list[Any]], folds: int, seed: int
+) -> dict[tuple[Any, ...], np.ndarray]:
+    """Out-of-fold probabilities for every grid point; features are fitted once per fold."""
+    splitter = MultilabelStratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    texts_arr = np.asarray(texts, dtype=object)
+    results: dict[tuple[Any, ...], np.ndarray] = {}
+    for features, min_df in itertools.product(grid["features"], grid["min_df"]):
+        for C in grid["C"]:
+            results[(features, C, min_df)] = np.zeros(Y.shape, dtype=np.float64)
+        for train, test in splitter.split(np.zeros(len(Y)), Y):
+            template = build_pipeline(features=features, min_df=min_df, seed=seed)
+            vectoriser = clone(template.named_steps["features"])
+            X_train = vectoriser.fit_transform(texts_arr[train])
+            X_test = vectoriser.transform(texts_arr[test])
+            for C in grid["C"]:
+                model = clone(template.named_steps["classifier"]).set_params(estimator__C=C)
+                model.fit(X_train, Y[train])
+                results[(features, C, min_df)][test] = model.predict_proba(X_test)
+    return results
+
+
+def select_model(
+    texts: Sequence[str],
+    Y: np.ndarray,
+    labels: Sequence[str],
+    *,
+    grid: dict[str, list[Any]] | None = None,
+    folds: int = 5,
+    seed: int = 0,
+) -> Selection:
+    """Cross-validate every grid point, tune each label's threshold, keep the best macro-F1."""
+    grid = grid or DEFAULT_GRID
+    _check_labels(Y, labels, folds)
+    oof = out_of_fold_proba(texts, Y, grid, folds, seed)
+    scored = []
+    for (features, C, min_df), proba in oof.items():
+        per_label = {label: best_threshold(Y[:, j], proba[:, j]) for j, label in enumerate(labels)}
+        macro = float(np.mean([s.f1 for s in per_label.values()]))
+        scored.append(({"features": features, "C": C, "min_df": min_df}, per_label, round(macro, 4)))
+    best = max(scored, key=lambda s: s[2])
+    reason = f"highest cross-validated macro-F1 ({best[2]:.4f})"
+    if best[0]["features"] != "word":
+        simpler = [s for s in scored if s[0]["features"] == "word"]
+        if simpler:
+            runner_up = max(simpler, key=lambda s: s[2])
+            if runner_up[2] >= best[2] - SIMPLER_MARGIN:
+                reason = (f"word-only features within {SIMPLER_MARGIN} of the best macro-F1 "
+                          f"({runner_up[2]:.4f} vs {best[2]:.4f}) and much faster to serve")
+                best = runner_up
+    params, per_label, macro = best
+    return Selection(
+        params=params,
+        thresholds={label: score.threshold for label, score in per_label.items()},
+        per_label=per_label,
+        macro_f1=macro,
+        folds=folds,
+        candidates=[p | {"macro_f1": m} for p, _, m in scored],
+        reason=reason,
+    )
+
+
+def _check_labels(Y: np.ndarray, labels: Sequence[str], folds: int) -> None:
+    """Refuse data on which a fold would hold no positive or no negative of some label."""
+    counts = Y.sum(axis=0)
+    for label, count in zip(labels, counts):
+        if count < folds or Y.shape[0] - count < folds:
+            raise InvalidInput(
+                f"label {label!r} has {int(count)} positive and {int(Y.shape[0] - count)} negative "
+                f"examples; {folds}-fold cross-validation needs at least {folds} of each"
+            )

@@ -1,0 +1,77 @@
+"""Split an article into paragraphs, keeping each paragraph's character offsets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_WORDS = 250
+_BLANK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
+_TERMINAL = re.compile(r"[.!?:;\"'”’)]\s*$")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of a document and where it stands in it (`document[start:end] == text`)."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+def _blocks(document: str) -> list[tuple[int, int]]:
+    """Spans separated by blank lines, or by single newlines when the text has no blank lines."""
+    separator = _BLANK if _BLANK.search(document) else re.compile(r"\n\s*")
+    spans, pos = [], 0
+    for match in separator.finditer(document):
+        spans.append((pos, match.start()))
+        pos = match.end()
+    spans.append((pos, len(document)))
+    if separator is not _BLANK and _looks_hard_wrapped(document, spans):
+        return [(0, len(document))]
+    return spans
+
+
+def _looks_hard_wrapped(document: str, spans: list[tuple[int, int]]) -> bool:
+    """Lines broken at a fixed width mid-sentence belong to one paragraph."""
+    lines = [document[s:e] for s, e in spans if document[s:e].strip()]
+    if len(lines) < 3:
+        return False
+    unfinished = sum(not _TERMINAL.search(line) for line in lines[:-1])
+    return unfinished / (len(lines) - 1) > 0.5
+
+
+def _split_long(document: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:
+    """Cut a block longer than `max_words` at sentence ends into pieces of at most that size."""
+    text = document[start:end]
+    if len(text.split()) <= max_words:
+        return [(start, end)]
+    cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    pieces, piece_start, words = [], 0, 0
+    for left, right in zip(cuts, cuts[1:]):
+        n = len(text[left:right].split())
+        if words and words + n > max_words:
+            pieces.append((start + piece_start, start + left))
+            piece_start, words = left, 0
+        words += n
+    pieces.append((start + piece_start, end))
+    return pieces
+
+
+def split_paragraphs(document: str, *, max_words: int = MAX_WORDS) -> list[Paragraph]:
+    """Paragraphs of `document` in order: blank-line blocks, with fallbacks for other layouts."""
+    spans: list[tuple[int, int]] = []
+    for start, end in _blocks(document):
+        spans.extend(_split_long(document, start, end, max_words))
+    paragraphs = []
+    for start, end in spans:
+        raw = document[start:end]
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        lead = len(raw) - len(raw.lstrip())
+        s = start + lead
+        paragraphs.append(Paragraph(len(paragraphs), stripped, s, s + len(stripped)))
+    return paragraphs

@@ -1,0 +1,229 @@
+"""The `coopclf` command: a thin shell over the classifier and training packages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from classifier.errors import CoopclfError
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _artifacts_option(parser: argparse.ArgumentParser, default: object = None) -> None:
+    parser.add_argument(
+        "--artifacts", metavar="DIR", default=default,
+        help="model versions directory (default: $COOPCLF_ARTIFACTS, else the shipped artifacts/)",
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Fit a new version and promote it if it passes the quality gate."""
+    from classifier.selection import DEFAULT_GRID
+    from training.train import train
+
+    grid = dict(DEFAULT_GRID)
+    if args.features:
+        grid["features"] = [args.features]
+    result = train(
+        args.data,
+        artifacts=args.artifacts,
+        holdout=args.holdout,
+        max_regression=args.max_regression,
+        force=args.force,
+        labels=args.labels.split(",") if args.labels else None,
+        skip_invalid=args.skip_invalid,
+        grid=grid,
+        folds=args.folds,
+        seed=args.seed,
+        log=lambda message: print(message, file=sys.stderr),
+    )
+    print(f"cross-validated macro-F1 {result.selection.macro_f1:.4f} with {result.selection.params}")
+    for label, score in result.selection.per_label.items():
+        print(f"  {label:<24} f1 {score.f1:.3f}  threshold {score.threshold:.3f}")
+    if result.candidate_metrics:
+        print(f"held-out macro-F1 {result.candidate_metrics['macro_f1']:.4f}")
+    state = "promoted to current" if result.promoted else "saved, NOT promoted"
+    print(f"version {result.version} {state}: {result.reason}")
+    return 0
+
+
+def _read_document(path: str) -> str:
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CoopclfError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise CoopclfError(f"{path}: {exc.strerror}") from None
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Label one text, or every paragraph of a file."""
+    from classifier.predictor import Predictor
+    from classifier.splitter import split_paragraphs
+
+    if (args.text is None) == (args.file is None):
+        raise CoopclfError("give either a TEXT or --file PATH (use --file - for standard input)")
+    predictor = Predictor.load(args.artifacts, args.model_version)
+    if args.file is not None:
+        texts = [p.text for p in split_paragraphs(_read_document(args.file))]
+    else:
+        texts = [args.text]
+    predictions = predictor.predict(texts, explain=args.explain)
+    for index, (text, prediction) in enumerate(zip(texts, predictions), start=1):
+        if args.format == "json":
+            print(json.dumps({"paragraph": index, "text": text, **prediction.to_dict(),
+                              "model_version": predictor.version}, ensure_ascii=False))
+            continue
+        verdict = ", ".join(prediction.labels) or (
+            f"(abstained: {prediction.abstained})" if prediction.abstained else "(no label)")
+        preview = text if len(text) <= 90 else text[:87] + "..."
+        print(f"[{index}] {verdict}\n    {preview}" if len(texts) > 1 else verdict)
+        shown = prediction.labels if len(texts) > 1 else predictor.labels
+        for label in shown:
+            mark = "*" if label in prediction.labels else " "
+            threshold = predictor.manifest["thresholds"][label]
+            print(f"    {mark} {label:<24} {prediction.scores[label]:.3f}  (threshold {threshold:.3f})")
+            for evidence in (prediction.evidence or {}).get(label, ()):
+                print(f"        {evidence.ngram!r} +{evidence.weight:.3f}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score the model on labelled CSVs; optionally write a report directory."""
+    from classifier.predictor import Predictor
+    from training.evaluate import evaluate, format_table, write_report
+    from training.ingest import load_dataset
+
+    predictor = Predictor.load(args.artifacts, args.model_version)
+    dataset = load_dataset(args.data, labels=predictor.labels, skip_invalid=args.skip_invalid)
+    result = evaluate(predictor, dataset)
+    print(format_table(result.metrics))
+    if args.report:
+        written = write_report(args.report, result)
+        print(f"report written to {args.report} ({len(written)} files)")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List versions, promote one, or roll back to the previous one."""
+    from classifier.artifact import ArtifactStore
+
+    store = ArtifactStore(args.artifacts)
+    if args.action == "promote":
+        store.promote(args.version)
+        print(f"{args.version} is now current")
+    elif args.action == "rollback":
+        print(f"rolled back; {store.rollback()} is now current")
+    else:
+        current = store.current()
+        versions = store.versions()
+        if not versions:
+            print(f"no model versions in {store.root}")
+        for version in versions:
+            manifest = store.manifest(version)
+            cv = manifest.get("cv_metrics", {}).get("macro_f1")
+            held = manifest.get("holdout_metrics", {}).get("macro_f1")
+            print(f"{'*' if version == current else ' '} {version}  labels={len(manifest['labels'])}"
+                  f"  cv_macro_f1={cv}  holdout_macro_f1={held}  created={manifest['created_at']}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP service under gunicorn."""
+    from service.server import run
+
+    return run(host=args.host, port=args.port, workers=args.workers, artifacts=args.artifacts)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="coopclf",
+        description="Label news paragraphs with the international cooperation areas they discuss "
+                    "(counterterrorism, human_trafficking, narcotics, trade, information_technology, tourism).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a new model version from labelled CSVs",
+                       description="Fit TF-IDF + logistic regression, choose hyper-parameters and "
+                                   "per-label thresholds by cross-validation, save a new version, and "
+                                   "promote it if its held-out macro-F1 is not worse than the current one's.")
+    p.add_argument("--data", nargs="+", required=True, metavar="PATH",
+                   help="CSV files or directories of *.csv (text,labels or text + 0/1 label columns)")
+    p.add_argument("--holdout", metavar="FILE", help="gate on this labelled CSV instead of a fixed split")
+    p.add_argument("--max-regression", type=float, default=0.01, metavar="F1",
+                   help="largest allowed macro-F1 drop against the current version (default 0.01)")
+    p.add_argument("--force", action="store_true", help="promote even if the gate fails")
+    p.add_argument("--labels", metavar="A,B,...", help="label set of a `labels` column (default: the six areas)")
+    p.add_argument("--skip-invalid", action="store_true", help="skip invalid rows instead of stopping")
+    p.add_argument("--features", choices=["word", "word+char"], help="fix the feature set instead of choosing by CV")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _artifacts_option(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="label a text or the paragraphs of a file",
+                       description="Print the labels and per-label scores of a text, or of each "
+                                   "paragraph of a document.")
+    p.add_argument("text", nargs="?", help="the text to label")
+    p.add_argument("--file", metavar="PATH", help="a UTF-8 document; split into paragraphs (- for stdin)")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="text (default) or json: one JSON object a line")
+    p.add_argument("--explain", action="store_true", help="show the n-grams behind each label")
+    p.add_argument("--model-version", metavar="VERSION", help="use this version instead of the current one")
+    _artifacts_option(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="measure the model on labelled CSVs",
+                       description="Per-label precision, recall, F1 and support; micro and macro F1; "
+                                   "exact match; no-label accuracy.")
+    p.add_argument("--data", nargs="+", required=True, metavar="PATH", help="labelled CSV files or directories")
+    p.add_argument("--report", metavar="DIR", help="also write report.md, metrics.json and PR-curve PNGs here")
+    p.add_argument("--skip-invalid", action="store_true", help="skip invalid rows instead of stopping")
+    p.add_argument("--model-version", metavar="VERSION", help="evaluate this version instead of the current one")
+    _artifacts_option(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("models", help="list, promote or roll back model versions",
+                       description="Manage the versions in the artifacts directory.")
+    models = p.add_subparsers(dest="action", metavar="ACTION")
+    lst = models.add_parser("list", help="list versions (* marks the current one)")
+    promote = models.add_parser("promote", help="make VERSION current")
+    promote.add_argument("version", metavar="VERSION")
+    rollback = models.add_parser("rollback", help="return to the previously promoted version")
+    _artifacts_option(p)
+    for leaf in (lst, promote, rollback):
+        _artifacts_option(leaf, default=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_models, action="list")
+
+    p = sub.add_parser("serve", help="serve the current model over HTTP (gunicorn)",
+                       description="Run the JSON API and web page under gunicorn. Settings also come "
+                                   "from COOPCLF_* environment variables.")
+    p.add_argument("--host", help="address to bind (default $COOPCLF_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default $COOPCLF_PORT or 8000)")
+    p.add_argument("--workers", type=int, help="worker processes (default $COOPCLF_WORKERS or 2)")
+    _artifacts_option(p)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; errors print one clear line, never a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CoopclfError as exc:
+        print(f"coopclf: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("coopclf: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
