@@ -64,6 +64,7 @@ class Predictor:
     """A loaded model version, ready to label texts; safe to share between threads."""
 
     def __init__(self, model: LoadedModel) -> None:
+        self.pipeline = model.pipeline
         try:
             self.features = model.pipeline.named_steps["features"]
             estimators = model.pipeline.named_steps["classifier"].estimators_

@@ -1,0 +1,151 @@
+"""Versioned artifacts: round trip, verification, pointer, promotion and rollback."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import sklearn
+
+from classifier.artifact import ENV_ALLOW_MISMATCH, ArtifactStore, default_artifacts_dir
+from classifier.errors import ArtifactError
+from classifier.predictor import Predictor
+from tests.conftest import REPO, train_tiny
+
+TEXTS = ["Police seized heroin at the port.", "Hotel occupancy rose as tourists returned.",
+         "The striker scored twice in the cup final."]
+
+
+def test_round_trip_gives_identical_predictions(tiny_artifacts: Path) -> None:
+    store = ArtifactStore(tiny_artifacts)
+    version = store.current()
+    assert version in store.versions()
+    manifest = store.manifest(version)
+    for key in ("labels", "thresholds", "params", "environment", "training_data", "cv_metrics",
+                "model_sha256", "data_hash", "created_at"):
+        assert key in manifest
+    assert manifest["environment"]["scikit-learn"] == sklearn.__version__
+    assert manifest["training_data"][0]["rows"] == 54
+    first = Predictor(store.load()).proba(TEXTS)
+    second = Predictor(ArtifactStore(tiny_artifacts).load(version)).proba(TEXTS)
+    assert (first == second).all()
+
+
+def test_same_data_same_seed_same_predictions(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    train_tiny(a)
+    train_tiny(b)
+    assert (Predictor.load(a).proba(TEXTS) == Predictor.load(b).proba(TEXTS)).all()
+    manifest_a = ArtifactStore(a).manifest(ArtifactStore(a).current())
+    manifest_b = ArtifactStore(b).manifest(ArtifactStore(b).current())
+    assert manifest_a["thresholds"] == manifest_b["thresholds"]
+
+
+@pytest.mark.parametrize("offset", [0, 1000, -1])
+def test_one_byte_tamper_is_refused_before_unpickling(tiny_artifacts: Path, offset: int) -> None:
+    store = ArtifactStore(tiny_artifacts)
+    model = tiny_artifacts / store.current() / "model.joblib"
+    data = bytearray(model.read_bytes())
+    data[offset] ^= 0x01
+    model.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="does not match the manifest"):
+        store.load()
+
+
+def test_truncated_model_is_refused(tiny_artifacts: Path) -> None:
+    store = ArtifactStore(tiny_artifacts)
+    model = tiny_artifacts / store.current() / "model.joblib"
+    model.write_bytes(model.read_bytes()[:100])
+    with pytest.raises(ArtifactError, match="modified or truncated"):
+        store.load()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda m: m.pop("model_sha256"), "lacks model_sha256"),
+        (lambda m: m.update(version="other"), "names version 'other'"),
+    ],
+)
+def test_broken_manifest_is_refused(tiny_artifacts: Path, mutate, message: str) -> None:
+    store = ArtifactStore(tiny_artifacts)
+    path = tiny_artifacts / store.current() / "manifest.json"
+    manifest = json.loads(path.read_text())
+    mutate(manifest)
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=message):
+        store.load()
+
+
+def test_manifest_that_is_not_json_is_refused(tiny_artifacts: Path) -> None:
+    store = ArtifactStore(tiny_artifacts)
+    (tiny_artifacts / store.current() / "manifest.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="not valid JSON"):
+        store.load()
+
+
+def test_other_scikit_learn_minor_version_is_refused_unless_allowed(
+    tiny_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ArtifactStore(tiny_artifacts)
+    path = tiny_artifacts / store.current() / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["environment"]["scikit-learn"] = "0.24.2"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="trained with scikit-learn 0.24.2"):
+        store.load()
+    monkeypatch.setenv(ENV_ALLOW_MISMATCH, "1")
+    with pytest.warns(RuntimeWarning, match="trained with scikit-learn 0.24.2"):
+        store.load()
+
+
+def test_missing_pointer_and_missing_version_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="no model version is promoted"):
+        ArtifactStore(tmp_path).load()
+    with pytest.raises(ArtifactError, match="'nope' not found"):
+        ArtifactStore(tmp_path).load("nope")
+
+
+def test_promote_and_rollback_move_the_pointer(tiny_artifacts: Path) -> None:
+    store = ArtifactStore(tiny_artifacts)
+    first = store.current()
+    second = train_tiny(tiny_artifacts, force=True)
+    assert store.current() == second != first
+    store.promote(first)
+    assert store.current() == first
+    assert store.rollback() == second
+    assert store.rollback() == first
+    with pytest.raises(ArtifactError, match="no earlier promoted version"):
+        store.rollback()
+
+
+def test_promote_refuses_a_tampered_version(tiny_artifacts: Path) -> None:
+    store = ArtifactStore(tiny_artifacts)
+    first = store.current()
+    second = train_tiny(tiny_artifacts, force=True)
+    store.promote(first)
+    (tiny_artifacts / second / "model.joblib").write_bytes(b"junk")
+    with pytest.raises(ArtifactError):
+        store.promote(second)
+    assert store.current() == first
+
+
+def test_default_dir_is_env_var_then_shipped_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("COOPCLF_ARTIFACTS", raising=False)
+    assert default_artifacts_dir() == REPO / "artifacts"
+    monkeypatch.setenv("COOPCLF_ARTIFACTS", str(tmp_path))
+    assert default_artifacts_dir() == tmp_path
+    assert ArtifactStore().root == tmp_path
+
+
+def test_stale_temp_dirs_are_removed_and_never_listed(tiny_artifacts: Path) -> None:
+    stale = tiny_artifacts / ".tmp-20200101-000000-deadbeef.999"
+    stale.mkdir()
+    (stale / "model.joblib").write_bytes(b"half")
+    old = 1_000_000_000
+    os.utime(stale, (old, old))
+    assert stale.name not in ArtifactStore(tiny_artifacts).versions()
+    train_tiny(tiny_artifacts)
+    assert not stale.exists()

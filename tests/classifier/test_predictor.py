@@ -1,0 +1,89 @@
+"""The Predictor: batches, thresholds, evidence, abstention, threads."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from classifier.errors import InvalidInput
+from classifier.predictor import Predictor
+
+TEXTS = [
+    "Customs officers seized cocaine hidden in a fruit shipment at the port.",
+    "Hotel occupancy reached a record as tourists returned to the coast.",
+    "The two countries signed a free trade agreement cutting customs duties.",
+    "Ransomware attacks hit the ministry servers and a new data centre is planned.",
+    "The home side won the cup final after a late goal.",
+    "Militants claimed the bombing of a police checkpoint near the border.",
+    "Traffickers held migrants in forced labour on fishing boats.",
+]
+
+
+def test_batch_equals_single_calls(tiny_predictor: Predictor) -> None:
+    batch = tiny_predictor.predict(TEXTS)
+    singles = [tiny_predictor.predict([t])[0] for t in TEXTS]
+    assert batch == singles
+    assert np.allclose(tiny_predictor.proba(TEXTS), np.vstack([tiny_predictor.proba([t]) for t in TEXTS]))
+
+
+def test_probabilities_match_the_scikit_learn_pipeline(tiny_predictor: Predictor) -> None:
+    assert np.allclose(tiny_predictor.proba(TEXTS), tiny_predictor.pipeline.predict_proba(TEXTS), atol=1e-6)
+
+
+def test_labels_are_the_scores_over_their_thresholds(tiny_predictor: Predictor) -> None:
+    for prediction in tiny_predictor.predict(TEXTS):
+        expected = tuple(label for label, t in zip(tiny_predictor.labels, tiny_predictor.thresholds)
+                         if prediction.scores[label] >= t - 1e-4)
+        assert prediction.labels == expected
+        assert set(prediction.scores) == set(tiny_predictor.labels)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [(TEXTS[0], "narcotics"), (TEXTS[1], "tourism"), (TEXTS[2], "trade"),
+     (TEXTS[3], "information_technology"), (TEXTS[5], "counterterrorism"), (TEXTS[6], "human_trafficking")],
+)
+def test_tiny_model_learns_each_label(tiny_predictor: Predictor, text: str, label: str) -> None:
+    assert label in tiny_predictor.predict([text])[0].labels
+
+
+def test_explain_gives_ngrams_with_offsets_into_the_text(tiny_predictor: Predictor) -> None:
+    text = TEXTS[0]
+    prediction = tiny_predictor.predict([text], explain=True)[0]
+    assert prediction.evidence is not None and "narcotics" in prediction.evidence
+    items = prediction.evidence["narcotics"]
+    assert 0 < len(items) <= 5
+    assert [e.weight for e in items] == sorted((e.weight for e in items), reverse=True)
+    for evidence in items:
+        assert evidence.weight > 0
+        assert evidence.spans
+        for start, end in evidence.spans:
+            assert " ".join(text[start:end].lower().split()) == evidence.ngram
+    assert tiny_predictor.predict([text])[0].evidence is None
+
+
+def test_abstains_on_text_it_cannot_judge(tiny_predictor: Predictor) -> None:
+    empty, short = tiny_predictor.predict(["", "Heroin seized"])
+    assert (empty.labels, empty.abstained) == ((), "empty")
+    assert (short.labels, short.abstained) == ((), "too_short")
+
+
+@pytest.mark.parametrize("bad", ["a single string", [1, 2], ["ok text here", None]])
+def test_rejects_wrong_input_types(tiny_predictor: Predictor, bad: object) -> None:
+    with pytest.raises(InvalidInput):
+        tiny_predictor.predict(bad)  # type: ignore[arg-type]
+
+
+def test_large_batches_are_chunked_with_the_same_result(tiny_predictor: Predictor, monkeypatch) -> None:
+    expected = tiny_predictor.proba(TEXTS * 3)
+    monkeypatch.setattr("classifier.predictor.CHUNK", 4)
+    assert np.allclose(tiny_predictor.proba(TEXTS * 3), expected)
+
+
+def test_safe_to_share_between_threads(tiny_predictor: Predictor) -> None:
+    expected = tiny_predictor.predict(TEXTS, explain=True)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: tiny_predictor.predict(TEXTS, explain=True), range(40)))
+    assert all(r == expected for r in results)

@@ -1,0 +1,48 @@
+"""Splitting articles into paragraphs with exact offsets."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier.splitter import split_paragraphs
+
+
+def _check_offsets(document: str) -> list[str]:
+    paragraphs = split_paragraphs(document)
+    for i, p in enumerate(paragraphs):
+        assert p.index == i
+        assert document[p.start:p.end] == p.text
+    return [p.text for p in paragraphs]
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ("First paragraph.\n\nSecond one.\n\n\nThird.", ["First paragraph.", "Second one.", "Third."]),
+        ("  Leading space.\r\n\r\nWindows line ends.\r\n", ["Leading space.", "Windows line ends."]),
+        ("One.\n   \nTwo after a whitespace-only line.", ["One.", "Two after a whitespace-only line."]),
+        ("Line one ends here.\nLine two ends here.\nLine three.", ["Line one ends here.", "Line two ends here.", "Line three."]),
+        ("", []),
+        ("\n\n  \n", []),
+        ("Just one paragraph with no breaks.", ["Just one paragraph with no breaks."]),
+    ],
+)
+def test_paragraphs_and_offsets(document: str, expected: list[str]) -> None:
+    assert _check_offsets(document) == expected
+
+
+def test_hard_wrapped_lines_form_one_paragraph() -> None:
+    document = ("The ministers met in the capital on\nThursday to discuss cooperation against\n"
+                "drug smuggling and agreed to meet\nagain next year.")
+    texts = _check_offsets(document)
+    assert len(texts) == 1 and texts[0].endswith("next year.")
+
+
+def test_very_long_block_is_cut_at_sentence_ends() -> None:
+    sentence = "The delegation discussed trade and investment in the region at length. "
+    document = sentence * 60  # 660 words, no line breaks
+    texts = _check_offsets(document)
+    assert len(texts) >= 3
+    assert all(len(t.split()) <= 250 for t in texts)
+    assert all(t.endswith(".") for t in texts)
+    assert sum(len(t.split()) for t in texts) == len(document.split())
