@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -140,6 +141,55 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run(host=args.host, port=args.port, workers=args.workers, artifacts=args.artifacts)
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score files in batch: every row, or every paragraph of every document."""
+    from service.scoring import ScoreOptions, expand_inputs, score_files
+
+    options = ScoreOptions(
+        text_column=args.text_column,
+        id_column=args.id_column,
+        keep_columns=tuple(args.keep_columns.split(",")) if args.keep_columns else (),
+        split_paragraphs=args.split_paragraphs,
+        explain=args.explain,
+        jobs=args.jobs,
+        chunk_rows=args.chunk_rows,
+        engine=args.engine,
+        scheduler=args.scheduler,
+    )
+    output = Path(args.output)
+    files = expand_inputs(args.inputs)
+    if args.output.endswith(("/", "\\")) or output.is_dir():
+        targets = [([str(f)], output / f"{_stem(f)}.{args.output_format}") for f in files]
+    else:
+        targets = [([str(f) for f in files], output)]
+    for inputs, target in targets:
+        summary = score_files(inputs, target, artifacts=args.artifacts, version=args.model_version,
+                              options=options, resume=args.resume, progress=_progress_bar(target))
+        print(summary.format(), file=sys.stderr)
+    return 0
+
+
+def _stem(path: Path) -> str:
+    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    return Path(name).stem
+
+
+def _progress_bar(target: Path):
+    """A tqdm bar on stderr when it is a terminal; otherwise no progress output."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, unit="B", unit_scale=True, desc=target.name, file=sys.stderr)
+
+    def update(rows: int, position: int, total: int) -> None:
+        bar.total = total
+        bar.n = position
+        bar.set_postfix_str(f"{rows:,} rows, {rows / max(bar.format_dict['elapsed'], 1e-9):,.0f} rows/s")
+
+    return update
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -200,6 +250,33 @@ def build_parser() -> argparse.ArgumentParser:
     for leaf in (lst, promote, rollback):
         _artifacts_option(leaf, default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_models, action="list")
+
+    p = sub.add_parser("score", help="label files of any size in batch",
+                       description="Stream CSV, JSON Lines, Parquet or text files (optionally .gz) through "
+                                   "the model and write labels and scores in the format the output name "
+                                   "implies. Output goes to OUTPUT.partial and is renamed on success.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="files or quoted glob patterns")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (.csv, .jsonl, .parquet, optionally .gz) or a directory ending in /")
+    p.add_argument("--output-format", choices=["csv", "jsonl", "parquet"], default="csv",
+                   help="format of each file when OUTPUT is a directory (default csv)")
+    p.add_argument("--text-column", default="text", help="column holding the text (default: text)")
+    p.add_argument("--id-column", help="column holding the row id (default: the row number)")
+    p.add_argument("--keep-columns", metavar="A,B", help="input columns to copy to the output")
+    p.add_argument("--split-paragraphs", action="store_true",
+                   help="split each text into paragraphs; one output row per paragraph")
+    p.add_argument("--explain", action="store_true", help="add the n-grams behind each label")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="worker processes (default: every core)")
+    p.add_argument("--chunk-rows", type=int, default=2000, help="rows per chunk (default 2000)")
+    p.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="local processes (default) or a dask.distributed cluster")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last chunk")
+    p.add_argument("--model-version", metavar="VERSION", help="use this version instead of the current one")
+    _artifacts_option(p)
+    p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("serve", help="serve the current model over HTTP (gunicorn)",
                        description="Run the JSON API and web page under gunicorn. Settings also come "

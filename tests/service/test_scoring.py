@@ -1,0 +1,218 @@
+"""Batch scoring: formats, errors, order, paragraphs, resume, engines and bounded memory."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from classifier.errors import CoopclfError
+from service.scoring import ScoreOptions, score_files
+from service.tables import MalformedFile
+
+TEXTS = [
+    "Customs officers seized cocaine hidden in a fruit shipment at the port.",
+    "Hotel occupancy reached a record as tourists returned to the coast.",
+    "The two countries signed a free trade agreement cutting customs duties.",
+    "The home side won the cup final after a late goal.",
+]
+EXPECTED = ["narcotics", "tourism", "trade", ""]
+
+
+def write_input(path: Path, rows: list[dict[str, object]]) -> Path:
+    """Write rows in the format the file name implies."""
+    fmt = path.name.removesuffix(".gz").rsplit(".", 1)[-1]
+    if fmt == "parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+        return path
+    if fmt == "csv":
+        lines = [",".join(rows[0])] + [",".join(f'"{v}"' for v in r.values()) for r in rows]
+        data = "\n".join(lines) + "\n"
+    else:
+        data = "".join(json.dumps(r) + "\n" for r in rows)
+    path.write_bytes(gzip.compress(data.encode(), mtime=0) if path.name.endswith(".gz") else data.encode())
+    return path
+
+
+def read_output(path: Path) -> list[dict[str, object]]:
+    """Read back an output file of any format."""
+    if path.name.endswith(".parquet"):
+        return pq.read_table(path).to_pylist()
+    data = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+    text = data.decode()
+    if ".csv" in path.name:
+        return list(csv.DictReader(text.splitlines()))
+    return [json.loads(line) for line in text.splitlines()]
+
+
+ROWS = [{"id": f"doc-{i}", "text": t, "lang": "en"} for i, t in enumerate(TEXTS)]
+
+
+@pytest.mark.parametrize("source", ["in.csv", "in.jsonl", "in.parquet", "in.csv.gz", "in.jsonl.gz"])
+@pytest.mark.parametrize("target", ["out.csv", "out.jsonl", "out.parquet", "out.csv.gz", "out.jsonl.gz"])
+def test_every_format_in_and_out(tiny_artifacts: Path, tmp_path: Path, source: str, target: str) -> None:
+    inp = write_input(tmp_path / source, ROWS)
+    summary = score_files([str(inp)], tmp_path / target, artifacts=tiny_artifacts,
+                          options=ScoreOptions(id_column="id", keep_columns=("lang",)))
+    rows = read_output(tmp_path / target)
+    assert [r["id"] for r in rows] == [f"doc-{i}" for i in range(4)]
+    assert [r["labels"] or "" for r in rows] == EXPECTED
+    assert all(r["lang"] == "en" and r["model_version"] for r in rows)
+    assert float(rows[0]["score_narcotics"]) > 0.3
+    assert summary.rows == 4 and summary.errors == 0 and summary.per_label["narcotics"] == 1
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_gzip_output_is_really_gzip(tiny_artifacts: Path, tmp_path: Path) -> None:
+    inp = write_input(tmp_path / "in.csv", ROWS)
+    score_files([str(inp)], tmp_path / "out.csv.gz", artifacts=tiny_artifacts)
+    assert (tmp_path / "out.csv.gz").read_bytes()[:2] == b"\x1f\x8b"
+
+
+def test_rows_without_ids_get_their_row_number_and_order_is_kept(tiny_artifacts: Path, tmp_path: Path) -> None:
+    rows = [{"text": TEXTS[i % 4]} for i in range(45)]
+    inp = write_input(tmp_path / "in.jsonl", rows)
+    score_files([str(inp)], tmp_path / "out.jsonl", artifacts=tiny_artifacts,
+                options=ScoreOptions(jobs=2, chunk_rows=4))
+    out = read_output(tmp_path / "out.jsonl")
+    assert [r["id"] for r in out] == list(range(1, 46))
+    assert [r["labels"] or "" for r in out] == [EXPECTED[i % 4] for i in range(45)]
+
+
+def test_unscorable_rows_are_written_with_their_error(tiny_artifacts: Path, tmp_path: Path) -> None:
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("\n".join(json.dumps(r) for r in [
+        {"id": 1, "text": TEXTS[0]}, {"id": 2}, {"id": 3, "text": "   "}, {"id": 4, "text": 42},
+        {"id": 5, "text": None}, {"id": 6, "text": TEXTS[1]}]) + "\n")
+    summary = score_files([str(inp)], tmp_path / "out.csv", artifacts=tiny_artifacts,
+                          options=ScoreOptions(id_column="id"))
+    out = read_output(tmp_path / "out.csv")
+    assert [(r["id"], r["error"]) for r in out] == [
+        ("1", ""), ("2", "missing text"), ("3", "empty text"), ("4", "text is int, not a string"),
+        ("5", "missing text"), ("6", "")]
+    assert summary.rows == 6 and summary.errors == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bad.csv", 'text\n"fine"\n"broken"x\n', r"bad.csv:3: malformed CSV"),
+        ("bad.csv", "text,id\nok,1\nok,2,3\n", r"bad.csv:3: 3 fields where the header has 2"),
+        ("bad.jsonl", '{"text": "ok"}\n{"text": \n', r"bad.jsonl:2: invalid JSON"),
+        ("bad.jsonl", '{"text": "ok"}\n[1, 2]\n', r"bad.jsonl:2: each line must be a JSON object"),
+        ("bad.csv", "body\nsomething\n", r"bad.csv:1: no 'text' column"),
+    ],
+)
+def test_malformed_files_name_file_and_line_and_leave_no_output(
+    tiny_artifacts: Path, tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    inp = tmp_path / name
+    inp.write_text(content)
+    with pytest.raises(MalformedFile, match=message):
+        score_files([str(inp)], tmp_path / "out.csv", artifacts=tiny_artifacts)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_split_paragraphs_of_text_documents(tiny_artifacts: Path, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("\n\n".join(TEXTS))
+    (tmp_path / "b.txt").write_text(TEXTS[1])
+    summary = score_files([str(tmp_path / "*.txt")], tmp_path / "out.csv", artifacts=tiny_artifacts,
+                          options=ScoreOptions(split_paragraphs=True))
+    out = read_output(tmp_path / "out.csv")
+    assert [(r["id"], r["paragraph"], r["labels"]) for r in out] == [
+        ("a.txt", "0", "narcotics"), ("a.txt", "1", "tourism"), ("a.txt", "2", "trade"),
+        ("a.txt", "3", ""), ("b.txt", "0", "tourism")]
+    assert out[0]["text"] == TEXTS[0] and out[0]["source"].endswith("a.txt")
+    assert summary.rows == 5
+
+
+def big_input(tmp_path: Path, rows: int, name: str = "big.csv") -> Path:
+    path = tmp_path / name
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text"])
+        for i in range(rows):
+            writer.writerow([i, f"{TEXTS[i % 4]} Report number {i}."])
+    return path
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resume_after_interruption_is_byte_identical(tiny_artifacts: Path, tmp_path: Path) -> None:
+    inp = big_input(tmp_path, 500)
+    options = ScoreOptions(chunk_rows=50, id_column="id")
+    score_files([str(inp)], tmp_path / "full.csv.gz", artifacts=tiny_artifacts, options=options)
+
+    def stop_after_four_chunks(rows: int, position: int, total: int) -> None:
+        if rows >= 200:
+            raise Interrupt
+
+    target = tmp_path / "out.csv.gz"
+    with pytest.raises(Interrupt):
+        score_files([str(inp)], target, artifacts=tiny_artifacts, options=options, progress=stop_after_four_chunks)
+    assert not target.exists()
+    with pytest.raises(CoopclfError, match="--resume"):
+        score_files([str(inp)], target, artifacts=tiny_artifacts, options=options)
+    summary = score_files([str(inp)], target, artifacts=tiny_artifacts, options=options, resume=True)
+    assert summary.resumed_chunks == 4 and summary.rows == 500
+    assert target.read_bytes() == (tmp_path / "full.csv.gz").read_bytes()
+
+
+def test_resume_after_kill_of_a_real_process_is_byte_identical(tiny_artifacts: Path, tmp_path: Path) -> None:
+    inp = big_input(tmp_path, 30000)
+    args = [sys.executable, "-m", "service.cli", "score", str(inp), "--artifacts", str(tiny_artifacts),
+            "--chunk-rows", "100", "--jobs", "1", "--id-column", "id"]
+    subprocess.run([*args, "-o", str(tmp_path / "full.csv")], check=True, capture_output=True)
+    target = tmp_path / "out.csv"
+    work = tmp_path / "out.csv.partial.d"
+    process = subprocess.Popen([*args, "-o", str(target)], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (work / "chunk-000000003").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not target.exists(), "the run finished before it could be killed"
+    subprocess.run([*args, "-o", str(target), "--resume"], check=True, capture_output=True)
+    assert target.read_bytes() == (tmp_path / "full.csv").read_bytes()
+    assert not work.exists()
+
+
+def test_dask_engine_output_is_identical_to_local(tiny_artifacts: Path, tmp_path: Path) -> None:
+    inp = big_input(tmp_path, 300)
+    local = score_files([str(inp)], tmp_path / "local.parquet", artifacts=tiny_artifacts,
+                        options=ScoreOptions(chunk_rows=40, jobs=2))
+    distributed = score_files([str(inp)], tmp_path / "dask.parquet", artifacts=tiny_artifacts,
+                              options=ScoreOptions(chunk_rows=40, jobs=2, engine="dask"))
+    assert (tmp_path / "local.parquet").read_bytes() == (tmp_path / "dask.parquet").read_bytes()
+    assert local.per_label == distributed.per_label
+
+
+def peak_rss_mb(tiny_artifacts: Path, inp: Path, out: Path) -> float:
+    """Peak RSS of a scoring subprocess, measured by the kernel (ru_maxrss of the child)."""
+    code = ("import resource, sys; from service.cli import main; main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    result = subprocess.run(
+        [sys.executable, "-c", code, "score", str(inp), "-o", str(out), "--artifacts", str(tiny_artifacts),
+         "--jobs", "1"], check=True, capture_output=True, text=True)
+    return int(result.stdout.split()[-1]) / 1024
+
+
+def test_memory_stays_bounded_as_input_grows(tiny_artifacts: Path, tmp_path: Path) -> None:
+    small = peak_rss_mb(tiny_artifacts, big_input(tmp_path, 20_000, "small.csv"), tmp_path / "s.csv")
+    large = peak_rss_mb(tiny_artifacts, big_input(tmp_path, 200_000, "large.csv"), tmp_path / "l.csv")
+    # 200k rows of input and output are ~30 MB; holding them would add at least that much again.
+    assert large < small + 25, (small, large)
+    assert large < 400, large
