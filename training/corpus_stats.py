@@ -27,7 +27,7 @@ OBVIOUS_KEYWORDS = {
     "human_trafficking": r"traffick",
     "narcotics": r"narcotic|drug",
     "trade": r"\btrad(e|es|ed|ing)\b",
-    "information_technology": r"information technology|\bICT\b|\bIT\b|technolog|digital",
+    "information_technology": r"information technology|(?-i:\bICT\b|\bIT\b)|technolog|digital",
     "tourism": r"touris",
 }
 
