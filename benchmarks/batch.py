@@ -1,0 +1,155 @@
+"""Batch-scoring benchmark: `coopclf score` with 1 and 2 jobs vs the in-process Predictor and a naive script.
+
+    python benchmarks/batch.py [--rows 1000000] [--artifacts DIR] [--workdir DIR]
+
+Prints one line per measurement and, last, one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from classifier.artifact import ArtifactStore  # noqa: E402
+from classifier.predictor import Predictor  # noqa: E402
+
+NAIVE = r'''
+import csv, sys, joblib, numpy as np, json
+model_dir, src, dst, labels, thresholds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(","), json.loads(sys.argv[5])
+pipeline = joblib.load(f"{model_dir}/model.joblib")
+t = np.array([thresholds[l] for l in labels])
+with open(src, newline="") as fin, open(dst, "w", newline="") as fout:
+    reader, writer = csv.DictReader(fin), csv.writer(fout)
+    writer.writerow(["id", "labels", *labels])
+    def flush(rows):
+        proba = pipeline.predict_proba([r["text"] for r in rows])
+        for r, p in zip(rows, proba):
+            writer.writerow([r["id"], ";".join(l for l, x, th in zip(labels, p, t) if x >= th), *np.round(p, 4)])
+    chunk = []
+    for row in reader:
+        chunk.append(row)
+        if len(chunk) == 1000:
+            flush(chunk); chunk = []
+    if chunk:
+        flush(chunk)
+'''
+
+
+def make_input(path: Path, rows: int) -> list[str]:
+    """A CSV of `rows` paragraphs drawn from the training corpus, each made distinct by a suffix."""
+    paragraphs = []
+    for file in sorted((REPO / "training" / "data").glob("*.csv")):
+        with file.open(encoding="utf-8") as handle:
+            paragraphs += [r["text"] for r in csv.DictReader(handle)]
+    rng = random.Random(0)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text"])
+        for i in range(rows):
+            writer.writerow([i, f"{rng.choice(paragraphs)} (Item {i}.)"])
+    return paragraphs
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        stack.extend(children.get(current, []))
+        try:
+            with open(f"/proc/{current}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def run_measured(argv: list[str]) -> tuple[float, float]:
+    """Run a command; return (seconds, peak RSS in MB of its whole process tree)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, tree_rss_mb(process.pid))
+        time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed: {process.stderr.read().decode()[-2000:]}")
+    process.stderr.close()
+    return seconds, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--artifacts", default=None, help="model versions directory (default: the shipped one)")
+    parser.add_argument("--workdir", default=None, help="where to write the input and outputs (default: a temp dir)")
+    args = parser.parse_args()
+    store = ArtifactStore(args.artifacts)
+    predictor = Predictor(store.load())
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="coopclf-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / "input.csv"
+    make_input(source, args.rows)
+    print(f"model {predictor.version} ({predictor.manifest['params']['features']} features), "
+          f"{args.rows:,} rows, {os.cpu_count()} cores", flush=True)
+
+    results: dict[str, float] = {"rows": args.rows}
+    for jobs in (1, 2):
+        out = work / f"out-jobs{jobs}.csv"
+        out.unlink(missing_ok=True)
+        seconds, peak = run_measured([sys.executable, "-m", "service.cli", "score", str(source), "-o", str(out),
+                                      "--artifacts", str(store.root), "--id-column", "id", "--jobs", str(jobs)])
+        results[f"jobs{jobs}_rows_per_s"] = round(args.rows / seconds, 1)
+        results[f"jobs{jobs}_peak_rss_mb"] = round(peak, 1)
+        print(f"coopclf score --jobs {jobs}: {args.rows / seconds:,.0f} rows/s, peak RSS {peak:,.0f} MB", flush=True)
+
+    with source.open(newline="", encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)]
+    started = time.perf_counter()
+    for start in range(0, len(texts), 2000):
+        predictor.predict(texts[start:start + 2000])
+    inprocess = len(texts) / (time.perf_counter() - started)
+    del texts
+    results["inprocess_rows_per_s"] = round(inprocess, 1)
+    print(f"in-process Predictor.predict, chunks of 2000: {inprocess:,.0f} rows/s", flush=True)
+
+    seconds, naive_peak = run_measured([
+        sys.executable, "-c", NAIVE, str(store.root / predictor.version), str(source), str(work / "naive.csv"),
+        ",".join(predictor.labels), json.dumps(predictor.manifest["thresholds"])])
+    results["naive_rows_per_s"] = round(args.rows / seconds, 1)
+    print(f"naive csv + predict_proba script: {args.rows / seconds:,.0f} rows/s, peak RSS {naive_peak:,.0f} MB")
+
+    results["jobs1_ratio"] = round(results["jobs1_rows_per_s"] / inprocess, 3)
+    results["jobs2_speedup"] = round(results["jobs2_rows_per_s"] / results["jobs1_rows_per_s"], 3)
+    results["naive_ratio"] = round(results["jobs1_rows_per_s"] / results["naive_rows_per_s"], 3)
+    results["peak_rss_mb"] = max(results["jobs1_peak_rss_mb"], results["jobs2_peak_rss_mb"])
+    print(f"jobs1 / in-process {results['jobs1_ratio']}, jobs2 / jobs1 {results['jobs2_speedup']}, "
+          f"jobs1 / naive {results['naive_ratio']}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
