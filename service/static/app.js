@@ -5,9 +5,9 @@
 (() => {
   const PALETTE_SIZE = 8;
   const REASONS = {
-    empty: "Not judged: nothing is left of this paragraph once whitespace and markup are removed.",
-    too_short: "Not judged: the paragraph is too short (under 3 words) for the model to judge.",
-    not_english: "Not judged: the paragraph does not look like English text, which is all the model reads.",
+    empty: "Nothing is left of this paragraph once whitespace and markup are removed, so the model did not judge it.",
+    too_short: "The paragraph has fewer than 3 words, too few for the model to judge.",
+    not_english: "The paragraph does not look like English, the only language the model reads, so it was not judged.",
   };
   const NETWORK_ERROR = "Could not reach the coopclf service. Check that it is running and that " +
     "this computer is connected, then try again.";
@@ -246,11 +246,13 @@
     },
       el("div", { class: "para-main" },
         el("div", { class: "para-head" }, el("h3", { id: headingId, text: `Paragraph ${number}` }), areas),
-        p.abstained ? el("p", { class: "abstain-reason", text: REASONS[p.abstained] || `Not judged: ${p.abstained.replace(/_/g, " ")}.` }) : null,
+        p.abstained ? el("p", { class: "abstain-reason", text: REASONS[p.abstained] || `The model did not judge this paragraph (${p.abstained.replace(/_/g, " ")}).` }) : null,
         el("p", { class: "para-text" }, highlighted(codepoints, p)),
         evidenceList(p),
       ),
-      el("div", { class: "para-side" }, scoreBars(p, labels, number)),
+      el("div", { class: "para-side" },
+        p.abstained ? el("p", { class: "scores-note", text: "Scores not used: the paragraph was not judged." }) : null,
+        scoreBars(p, labels, number)),
       correction(p, paragraphText, labels, number),
     );
   }
