@@ -1,0 +1,101 @@
+"""Every error becomes an RFC 9457 application/problem+json response, in one registered handler."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from classifier.errors import ArtifactError, CoopclfError, InvalidInput
+from service.requestlog import current_request_id
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:coopclf:problem:"
+
+# type slug -> (title, when it is used); also listed on the docs page
+PROBLEM_TYPES: dict[str, tuple[str, str]] = {
+    "malformed-body": ("Malformed request body", "the body is not valid UTF-8 JSON"),
+    "invalid-request": ("Invalid request", "the JSON does not match the endpoint's schema"),
+    "unsupported-media-type": ("Unsupported media type", "the Content-Type is not application/json"),
+    "body-too-large": ("Request body too large", "the body is over COOPCLF_MAX_BODY_BYTES"),
+    "too-many-items": ("Too many items", "more texts or paragraphs than COOPCLF_MAX_ITEMS"),
+    "text-too-long": ("Text too long", "a text or paragraph is over COOPCLF_MAX_CHARS characters"),
+    "invalid-input": ("Invalid input", "the model cannot take the input (for example an unknown label)"),
+    "model-unavailable": ("Model unavailable", "no usable model version is loaded"),
+    "unauthorized": ("Unauthorized", "the admin token is missing"),
+    "forbidden": ("Forbidden", "the admin token is wrong"),
+    "reload-refused": ("Reload refused", "the version CURRENT names failed to verify or load"),
+    "internal-error": ("Internal server error", "a bug; the log has the request id and traceback"),
+}
+
+log = logging.getLogger("coopclf.service")
+
+
+class Problem(Exception):
+    """An HTTP error the service raises on purpose; rendered as a problem document."""
+
+    def __init__(self, status: int, slug: str, detail: str, *, headers: dict[str, str] | None = None,
+                 **extensions: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.detail = detail
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+def problem_response(status: int, title: str, detail: str, *, type_: str = "about:blank",
+                     headers: dict[str, str] | None = None, **extensions: Any) -> Response:
+    """A problem+json response; `instance` is the request path, `request_id` ties it to the log."""
+    body = {"type": type_, "title": title, "status": status, "detail": detail,
+            "instance": request.path, "request_id": current_request_id(), **extensions}
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _typed(status: int, slug: str, detail: str, headers: dict[str, str] | None = None,
+           **extensions: Any) -> Response:
+    return problem_response(status, PROBLEM_TYPES[slug][0], detail, type_=TYPE_PREFIX + slug,
+                            headers=headers, **extensions)
+
+
+def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"loc": [str(part) for part in error["loc"]], "msg": error["msg"]}
+            for error in exc.errors(include_url=False, include_input=False, include_context=False)]
+
+
+def handle_error(exc: Exception) -> Response:
+    """Map any exception to a problem document; unexpected ones are logged with the request id."""
+    if isinstance(exc, Problem):
+        return _typed(exc.status, exc.slug, exc.detail, exc.headers, **exc.extensions)
+    if isinstance(exc, RequestEntityTooLarge):
+        return _typed(413, "body-too-large", "the request body is larger than the "
+                      f"{request.max_content_length} bytes this service accepts")
+    if isinstance(exc, HTTPException):
+        status = exc.code or 500
+        allow = dict(exc.get_headers()).get("Allow")
+        return problem_response(status, exc.name, exc.description or exc.name,
+                                headers={"Allow": allow} if allow else None)
+    if isinstance(exc, ValidationError):
+        return _typed(400, "invalid-request", "the request body does not match the schema",
+                      errors=_validation_errors(exc))
+    if isinstance(exc, InvalidInput):
+        return _typed(422, "invalid-input", str(exc))
+    if isinstance(exc, ArtifactError):
+        return _typed(503, "model-unavailable", str(exc))
+    log.error({"event": "error", "request_id": current_request_id(), "method": request.method,
+               "path": request.path, "error": f"{type(exc).__name__}: {exc}"},
+              exc_info=None if isinstance(exc, CoopclfError) else exc)
+    return _typed(500, "internal-error", "the service failed to handle this request; "
+                  f"quote request id {current_request_id()} when reporting it")
+
+
+def register(app: Flask) -> None:
+    """Install the single error handler (it also catches werkzeug's HTTP exceptions)."""
+    app.register_error_handler(Exception, handle_error)
