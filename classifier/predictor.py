@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer, strip_accents_unicode
 from sklearn.pipeline import FeatureUnion
 
 from classifier.artifact import ArtifactStore, LoadedModel
@@ -86,6 +86,8 @@ class Predictor:
         self.feature_names = np.array([str(n).split("__", 1)[-1] for n in names], dtype=object)
         self.feature_kinds = np.array([str(n).split("__", 1)[0] if "__" in str(n) else "word"
                                        for n in names], dtype=object)
+        # Evidence shows only features a reader can make sense of: no stop-word-only n-grams.
+        self.explainable = np.array([_readable(n, k) for n, k in zip(self.feature_names, self.feature_kinds)])
         word = _word_vectoriser(self.features)
         self._token = re.compile(word.token_pattern if word is not None else r"(?u)\b\w\w+\b")
 
@@ -137,7 +139,7 @@ class Predictor:
         return Prediction(labels=chosen, scores=scores, evidence=evidence)
 
     def _evidence(self, text: str, row: Any, j: int, top_k: int) -> tuple[Evidence, ...]:
-        contributions = row.data * self.coef[row.indices, j]
+        contributions = row.data * self.coef[row.indices, j] * self.explainable[row.indices]
         order = np.argsort(-contributions, kind="stable")[:top_k]
         return tuple(
             Evidence(
@@ -166,6 +168,13 @@ class Predictor:
             for i in range(len(tokens) - n + 1)
             if [t[2] for t in tokens[i:i + n]] == words
         )
+
+
+def _readable(name: str, kind: str) -> bool:
+    if kind == "char":
+        core = name.strip()
+        return len(core) >= 3 and any(ch.isalpha() for ch in core)
+    return not all(token in ENGLISH_STOP_WORDS for token in name.split(" "))
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:

@@ -87,3 +87,12 @@ def test_safe_to_share_between_threads(tiny_predictor: Predictor) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: tiny_predictor.predict(TEXTS, explain=True), range(40)))
     assert all(r == expected for r in results)
+
+
+def test_evidence_skips_stop_word_only_ngrams(tiny_predictor: Predictor) -> None:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    for prediction in tiny_predictor.predict(TEXTS, explain=True):
+        for items in (prediction.evidence or {}).values():
+            for evidence in items:
+                assert not all(token in ENGLISH_STOP_WORDS for token in evidence.ngram.split())
