@@ -21,7 +21,7 @@ wsgi_app = "service.app:create_app()"
 bind = [_settings.bind]
 workers = _settings.workers
 threads = _settings.threads
-worker_class = "gthread" if _settings.threads > 1 else "sync"
+worker_class = "gthread"  # keep-alive; graceful stops answer late requests with Connection: close
 timeout = _settings.timeout
 graceful_timeout = 30
 keepalive = 5
@@ -88,6 +88,7 @@ def on_reload(server: Any) -> None:
     state = _state(server)
     if state is None:
         return
+    gc.unfreeze()  # let the collector reclaim the replaced version; pre_fork freezes the new one
     try:
         outcome = state.holder.reload()  # master_pid is unset in the master: it loads and swaps
     except ArtifactError as exc:
@@ -96,6 +97,7 @@ def on_reload(server: Any) -> None:
         server.log.error("model reload failed; new workers keep serving %s: %s",
                          current.version if current else "(none)", exc)
         return
+    gc.collect()
     server.log.info("model reload: %s (%s -> %s)", outcome.status, outcome.previous, outcome.version)
 
 

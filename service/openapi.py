@@ -25,6 +25,8 @@ STATUS_TEXT = {
     415: "Content-Type is not application/json",
     422: "A text over COOPCLF_MAX_CHARS, or input the model cannot take (e.g. an unknown label)",
     503: "No usable model is loaded",
+    404: "No such route (or the admin endpoint is off)", 405: "Method not allowed; see the Allow header",
+    500: "A bug: the log has the request id and traceback",
 }
 
 
@@ -127,7 +129,7 @@ def docs_html(spec: dict[str, Any]) -> str:
         f"<title>{e(spec['info']['title'])} API</title>",
         "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
         "line-height:1.45}code,pre{font-family:ui-monospace,monospace}pre{background:#f4f4f4;padding:.6rem;"
-        "overflow:auto;font-size:.85rem}.m{display:inline-block;min-width:3.5rem;font-weight:bold}"
+        "overflow:auto;font-size:.85rem}.m{display:inline-block;min-width:3.5rem;margin-right:.4rem;font-weight:bold}"
         "section{border-top:1px solid #ccc;margin-top:1.2rem}</style></head><body>",
         f"<h1>{e(spec['info']['title'])} API <small>{e(spec['info']['version'])}</small></h1>",
         f"<p>{e(spec['info']['description'])} Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>",

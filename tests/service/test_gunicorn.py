@@ -138,15 +138,24 @@ def test_reload_under_load_switches_every_worker_without_failing_a_request(
     stop = threading.Event()
     outcomes: list[list[tuple[int, str] | str]] = [[] for _ in range(4)]
 
-    def hammer(seen: list[tuple[int, str] | str]) -> None:
+    def hammer(seen: list[tuple[int, str] | str], keep_alive: bool) -> None:
+        # Half the clients open a connection per request, half keep theirs open (http.client
+        # reconnects by itself after a response that says Connection: close).
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        body = json.dumps({"text": NARCOTICS})
         while not stop.is_set():
             try:
-                status, _, body = server.call("POST", "/v1/classify", {"text": NARCOTICS})
-                seen.append((status, body.get("model_version", "") if isinstance(body, dict) else ""))
+                connection.request("POST", "/v1/classify", body=body, headers={"Content-Type": "application/json"})
+                response = connection.getresponse()
+                answer = json.loads(response.read())
+                seen.append((response.status, answer.get("model_version", "")))
             except Exception as exc:  # any client-side failure counts as a failed request
                 seen.append(f"{type(exc).__name__}: {exc}")
+            if not keep_alive:
+                connection.close()
+        connection.close()
 
-    threads = [threading.Thread(target=hammer, args=(seen,)) for seen in outcomes]
+    threads = [threading.Thread(target=hammer, args=(seen, i % 2 == 0)) for i, seen in enumerate(outcomes)]
     for thread in threads:
         thread.start()
     try:
