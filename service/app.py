@@ -51,6 +51,7 @@ def _install_request_hooks(app: Flask, state: ServiceState, access: logging.Logg
         served = state.holder.current
         if served is not None:
             headers["X-Model-Version"] = served.version
+            headers["X-Model-Data-Hash"] = served.data_hash
             metrics.report_model(served.version, served.data_hash)
         rule = request.url_rule
         endpoint = rule.rule if rule is not None else "unmatched"

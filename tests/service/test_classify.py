@@ -20,6 +20,7 @@ def test_one_text_gets_labels_scores_thresholds_and_the_model_identity(
     assert body["model_version"] == tiny_predictor.version
     assert body["data_hash"] == tiny_predictor.data_hash
     assert response.headers["X-Model-Version"] == tiny_predictor.version
+    assert response.headers["X-Model-Data-Hash"] == tiny_predictor.data_hash
     [result] = body["results"]
     assert result["labels"] == ["narcotics"]
     assert set(result["scores"]) == set(result["thresholds"]) == set(tiny_predictor.labels)
