@@ -28,7 +28,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
-    threads: int = 2
+    threads: int = 1
     timeout: int = 30
     artifacts: Path | None = None
     max_body_bytes: int = 2 * 1024 * 1024

@@ -57,14 +57,17 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tiny_artifacts: Path, tmp_path: Path) -> Iterator[Server]:
-    """`python -m service.cli serve` over a private copy of the tiny model; stopped with SIGTERM."""
+def server(tiny_artifacts: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """`python -m service.cli serve` over a private copy of the tiny model; stopped with SIGTERM.
+
+    Parametrize it indirectly with a COOPCLF_THREADS value to choose the worker class."""
+    threads = str(getattr(request, "param", 1))
     port = free_port()
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COOPCLF_", "PROMETHEUS_"))}
     env.update({"COOPCLF_ADMIN_TOKEN": TOKEN, "COOPCLF_FEEDBACK_DIR": str(tmp_path / "feedback"),
-                "COOPCLF_MAX_BODY_BYTES": "65536", "TMPDIR": str(tmp)})
+                "COOPCLF_MAX_BODY_BYTES": "65536", "COOPCLF_THREADS": threads, "TMPDIR": str(tmp)})
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -131,6 +134,7 @@ def test_a_body_over_the_limit_is_a_413_problem(server: Server, chunked: bool) -
         connection.close()
 
 
+@pytest.mark.parametrize("server", [1, 2], ids=["sync", "gthread"], indirect=True)
 def test_reload_under_load_switches_every_worker_without_failing_a_request(
         server: Server, tiny_artifacts: Path) -> None:
     _, _, info = server.call("GET", "/v1/model")
