@@ -230,3 +230,23 @@ def test_sigterm_stops_the_server_and_removes_its_metrics_directory(server: Serv
     server.process.terminate()
     assert server.process.wait(timeout=60) == 0
     assert not list(server.tmp.glob("coopclf-metrics-*"))
+
+
+@pytest.mark.parametrize(("env", "artifacts", "message"), [
+    ({}, "empty", "cannot serve: no model version is promoted"),
+    ({"COOPCLF_ADMIN_TOKEN": "short"}, "tiny", "COOPCLF_ADMIN_TOKEN must be at least 16 characters"),
+    ({"COOPCLF_MAX_ITEMS": "many"}, "tiny", "COOPCLF_MAX_ITEMS must be an integer"),
+])
+def test_serve_refuses_to_start_with_one_clear_line(tiny_artifacts: Path, tmp_path: Path, env: dict[str, str],
+                                                    artifacts: str, message: str) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("COOPCLF_", "PROMETHEUS_"))}
+    directory = tiny_artifacts if artifacts == "tiny" else tmp_path / "empty"
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(free_port()), "--artifacts", str(directory)],
+        cwd=REPO, env={**clean, **env, "TMPDIR": str(tmp)}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert f"coopclf: error: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp.iterdir())  # no metrics directory left behind
