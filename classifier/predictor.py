@@ -140,15 +140,16 @@ class Predictor:
 
     def _evidence(self, text: str, row: Any, j: int, top_k: int) -> tuple[Evidence, ...]:
         contributions = row.data * self.coef[row.indices, j] * self.explainable[row.indices]
-        order = np.argsort(-contributions, kind="stable")[:top_k]
+        merged: dict[tuple[str, str], float] = {}
+        for k in np.flatnonzero(contributions > 0):
+            feature = row.indices[k]
+            kind = "char" if self.feature_kinds[feature] == "char" else "word"
+            key = (self.feature_names[feature], kind)
+            merged[key] = merged.get(key, 0.0) + float(contributions[k])
+        top = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:top_k]
         return tuple(
-            Evidence(
-                ngram=self.feature_names[row.indices[k]],
-                weight=round(float(contributions[k]), 4),
-                spans=self._spans(text, self.feature_names[row.indices[k]],
-                                  self.feature_kinds[row.indices[k]]),
-            )
-            for k in order if contributions[k] > 0
+            Evidence(ngram=ngram, weight=round(weight, 4), spans=self._spans(text, ngram, kind))
+            for (ngram, kind), weight in top
         )
 
     def _spans(self, text: str, ngram: str, kind: str) -> tuple[tuple[int, int], ...]:

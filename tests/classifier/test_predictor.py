@@ -96,3 +96,19 @@ def test_evidence_skips_stop_word_only_ngrams(tiny_predictor: Predictor) -> None
         for items in (prediction.evidence or {}).values():
             for evidence in items:
                 assert not all(token in ENGLISH_STOP_WORDS for token in evidence.ngram.split())
+
+
+@pytest.mark.parametrize("features", ["word", "word+char", "word+char+presence"])
+def test_every_feature_set_scores_like_its_pipeline_and_explains(tmp_path, features: str) -> None:
+    from tests.conftest import train_tiny
+
+    train_tiny(tmp_path, grid={"features": [features], "C": [8.0], "min_df": [1]})
+    predictor = Predictor.load(tmp_path)
+    assert predictor.manifest["params"]["features"] == features
+    assert np.allclose(predictor.proba(TEXTS), predictor.pipeline.predict_proba(TEXTS), atol=1e-6)
+    narcotics = predictor.predict([TEXTS[0]], explain=True)[0]
+    assert "narcotics" in narcotics.labels
+    ngrams = [e.ngram for e in narcotics.evidence["narcotics"]]
+    assert len(ngrams) == len(set(ngrams))
+    for evidence in narcotics.evidence["narcotics"]:
+        assert evidence.spans
