@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -173,6 +174,18 @@ class Server:
         return {"rss_master_mb": _mb(master, "VmRSS"), "rss_workers_mb": [_mb(c, "VmRSS") for c in children],
                 "pss_total_mb": round(sum(_pss(p) for p in [master, *children]), 1)}
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the master and its live workers."""
+        total = 0
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            try:
+                with open(f"/proc/{pid}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -181,6 +194,16 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs of one phase as one: total rate, the worst p99, summed errors and CPU."""
+    requests = sum(r["requests"] for r in runs)
+    seconds = sum(r["requests"] / r["rps"] for r in runs if r["rps"])
+    return {"rps": requests / seconds if seconds else 0.0, "requests": requests,
+            "p50_ms": sum(r["p50_ms"] for r in runs) / len(runs), "p99_ms": max(r["p99_ms"] for r in runs),
+            "max_ms": max(r["max_ms"] for r in runs), "errors": sum(r["errors"] for r in runs),
+            "cpu_us": sum(r["cpu_us"] for r in runs)}
 
 
 def _children(pid: int) -> list[int]:
@@ -235,7 +258,7 @@ def _load_wrk(port: int, path: str, bodies: list[str], connections: int, seconds
     bodies_file.write_text("\n".join(bodies) + "\n", encoding="utf-8")
     script = workdir / "post.lua"
     script.write_text(WRK_SCRIPT % {"bodies": bodies_file, "path": path})
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, math.ceil(seconds))}s", "--timeout", "10s",
                           "-s", str(script), f"http://127.0.0.1:{port}"], capture_output=True, text=True,
                          check=True).stdout
     line = next(line for line in out.splitlines() if line.startswith("WRK_RESULT"))
@@ -326,49 +349,56 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="coopclf-bench-") as tmp:
         workdir = Path(tmp)
-        port = free_port()
+        port, naive_port = free_port(), free_port()
         env = clean_env(COOPCLF_FEEDBACK_DIR=str(workdir / "feedback"), TMPDIR=str(workdir))
+        naive_dir = workdir / "naive"
+        naive_dir.mkdir()
+        (naive_dir / "naive.py").write_text(NAIVE_APP)
+        naive_env = clean_env(COOPCLF_PORT=str(naive_port), COOPCLF_WORKERS=str(args.workers),
+                              NAIVE_ARTIFACTS=str(artifacts), TMPDIR=str(workdir), PYTHONPATH=str(REPO))
+        # Both servers run throughout (the idle one sleeps), so their phases can alternate and a
+        # change in background load does not favour either.
         server = Server([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers",
                          str(args.workers), "--artifacts", str(artifacts)], env, port, workdir / "coopclf.log", REPO)
-        errors = 0
+        naive = Server([sys.executable, "-m", "gunicorn", "-c", str(REPO / "service" / "gunicorn.conf.py"),
+                        "--chdir", str(naive_dir), "naive:app"], naive_env, naive_port, workdir / "naive.log", naive_dir)
         try:
             server.wait_ready("/readyz")
-            load(port, "/v1/classify", single_bodies, 8, 1, workdir)  # warm up
-            phases: dict[int, dict[str, Any]] = {}
-            for connections in (1, 8, 64):
-                phases[connections] = figures = load(port, "/v1/classify", single_bodies, connections,
-                                                     args.seconds, workdir)
-                errors += figures["errors"]
+            _wait_post(naive, single_bodies[0])
+            for target in (port, naive_port):
+                load(target, "/v1/classify", single_bodies, 8, 1, workdir)  # warm up
+
+            def run(target: Server, bodies: list[str], connections: int, seconds: float) -> dict[str, Any]:
+                cpu = target.cpu_seconds()
+                figures = load(target.port, "/v1/classify", bodies, connections, seconds, workdir)
+                figures["cpu_us"] = (target.cpu_seconds() - cpu) * 1e6
+                return figures
+
+            phases = {1: run(server, single_bodies, 1, args.seconds)}
+            halves = [(run(server, single_bodies, 8, args.seconds / 2), run(naive, single_bodies, 8, args.seconds / 2))
+                      for _ in range(2)]
+            phases[8] = combine([h[0] for h in halves])
+            naive_single = combine([h[1] for h in halves])
+            phases[64] = run(server, single_bodies, 64, args.seconds)
+            for connections, figures in sorted(phases.items()):
                 print(f"coopclf single, concurrency {connections:2d}: {figures['rps']:7.0f} req/s  "
                       f"p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms  "
+                      f"server CPU {figures['cpu_us'] / max(1, figures['requests']):5.0f} us/request  "
                       f"errors {figures['errors']}", flush=True)
-            batch = load(port, "/v1/classify", batch_bodies, 4, args.seconds, workdir)
-            errors += batch["errors"]
+            print(f"naive Flask + predict_proba, concurrency  8: {naive_single['rps']:7.0f} req/s  "
+                  f"p50 {naive_single['p50_ms']:6.2f} ms  p99 {naive_single['p99_ms']:6.2f} ms  "
+                  f"server CPU {naive_single['cpu_us'] / max(1, naive_single['requests']):5.0f} us/request  "
+                  f"errors {naive_single['errors']}", flush=True)
+            batch = run(server, batch_bodies, 4, args.seconds)
             print(f"coopclf {BATCH}-paragraph requests, concurrency 4: {batch['rps'] * BATCH:7.0f} paragraphs/s  "
                   f"p50 {batch['p50_ms']:6.1f} ms  p99 {batch['p99_ms']:6.1f} ms  errors {batch['errors']}",
                   flush=True)
+            errors = sum(f["errors"] for f in (*phases.values(), batch))
             memory = server.memory()
             print(f"memory: master RSS {memory['rss_master_mb']} MB, workers RSS {memory['rss_workers_mb']} MB, "
                   f"PSS of all {memory['pss_total_mb']} MB", flush=True)
         finally:
             server.stop()
-
-        naive_dir = workdir / "naive"
-        naive_dir.mkdir()
-        (naive_dir / "naive.py").write_text(NAIVE_APP)
-        naive_port = free_port()
-        naive_env = clean_env(COOPCLF_PORT=str(naive_port), COOPCLF_WORKERS=str(args.workers),
-                              NAIVE_ARTIFACTS=str(artifacts), TMPDIR=str(workdir), PYTHONPATH=str(REPO))
-        naive = Server([sys.executable, "-m", "gunicorn", "-c", str(REPO / "service" / "gunicorn.conf.py"),
-                        "--chdir", str(naive_dir), "naive:app"], naive_env, naive_port, workdir / "naive.log", naive_dir)
-        try:
-            _wait_post(naive, single_bodies[0])
-            load(naive_port, "/v1/classify", single_bodies, 8, 1, workdir)
-            naive_single = load(naive_port, "/v1/classify", single_bodies, 8, args.seconds, workdir)
-            print(f"naive Flask + predict_proba, concurrency  8: {naive_single['rps']:7.0f} req/s  "
-                  f"p50 {naive_single['p50_ms']:6.2f} ms  p99 {naive_single['p99_ms']:6.2f} ms  "
-                  f"errors {naive_single['errors']}", flush=True)
-        finally:
             naive.stop()
 
     single = phases[8]
@@ -390,6 +420,8 @@ def main() -> int:
         "naive_ratio": round(single["rps"] / naive_single["rps"], 3),
         "errors": errors,
         "naive_errors": naive_single["errors"],
+        "server_cpu_us_per_request": round(phases[8]["cpu_us"] / max(1, phases[8]["requests"])),
+        "naive_server_cpu_us_per_request": round(naive_single["cpu_us"] / max(1, naive_single["requests"])),
         **memory,
     })
     print(f"ratios: single {result['single_ratio']} of in-process (goal >= 0.5), batch {result['batch_ratio']} "
