@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from classifier.errors import CoopclfError
+from classifier.pipeline import FEATURE_SETS
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -211,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="promote even if the gate fails")
     p.add_argument("--labels", metavar="A,B,...", help="label set of a `labels` column (default: the six areas)")
     p.add_argument("--skip-invalid", action="store_true", help="skip invalid rows instead of stopping")
-    p.add_argument("--features", choices=["word", "word+char"], help="fix the feature set instead of choosing by CV")
+    p.add_argument("--features", choices=list(FEATURE_SETS), help="fix the feature set instead of choosing by CV")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _artifacts_option(p)
