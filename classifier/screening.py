@@ -20,7 +20,7 @@ def abstain_reason(text: str) -> str | None:
     if len(words) < MIN_WORDS:
         return "too_short"
     letters = "".join(words)
-    latin = sum(ch.isascii() for ch in letters)
+    latin = len(letters) if letters.isascii() else len(letters.encode("ascii", "ignore"))
     if latin / len(letters) < 0.7:
         return "not_english"
     if len(words) >= 12:

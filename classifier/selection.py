@@ -14,8 +14,11 @@ from sklearn.base import clone
 from classifier.errors import InvalidInput
 from classifier.pipeline import build_pipeline
 
+# "word+char+presence" rather than plain "word+char": the two tie in cross-validation on the shipped
+# corpus (macro-F1 0.9278 each), and the presence block follows the guideline's rule that an area
+# named once counts however long the paragraph is (on real news it is the better of the two).
 DEFAULT_GRID: dict[str, list[Any]] = {
-    "features": ["word", "word+char"],
+    "features": ["word", "word+char+presence"],
     "C": [2.0, 8.0, 32.0],
     "min_df": [1],
 }

@@ -250,22 +250,33 @@ def _local_results(scorer: ChunkScorer, chunks: Iterator[list[SourceRow]], optio
         return
     import multiprocessing
 
-    context = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
-    with context.Pool(options.jobs, initializer=_init_worker,
-                      initargs=(str(artifacts), version, options, scorer.columns, scorer.fmt)) as pool:
-        pending: deque[Any] = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(_score_in_worker, (chunk,)))
-            if len(pending) >= 2 * options.jobs:
+    global _WORKER_SCORER
+    if "fork" in multiprocessing.get_all_start_methods():
+        # Forked workers inherit the loaded model: one load, pages shared copy-on-write.
+        context = multiprocessing.get_context("fork")
+        _WORKER_SCORER, initializer, initargs = scorer, None, ()
+    else:
+        context = multiprocessing.get_context("spawn")
+        initializer = _init_worker
+        initargs = (str(artifacts), version, options, scorer.columns, scorer.fmt)
+    try:
+        with context.Pool(options.jobs, initializer=initializer, initargs=initargs) as pool:
+            pending: deque[Any] = deque()
+            for chunk in chunks:
+                pending.append(pool.apply_async(_score_in_worker, (chunk,)))
+                if len(pending) >= 2 * options.jobs:
+                    yield pending.popleft().get()
+            while pending:
                 yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    finally:
+        _WORKER_SCORER = None
 
 
 _WORKER_SCORER: ChunkScorer | None = None
 
 
 def _init_worker(artifacts: str, version: str, options: ScoreOptions, columns: list[str], fmt: str) -> None:
+    """Load the model once in a spawned worker (where nothing is inherited)."""
     global _WORKER_SCORER
     _WORKER_SCORER = ChunkScorer(Predictor.load(artifacts, version), options, columns, fmt)
 
