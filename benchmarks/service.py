@@ -361,7 +361,8 @@ def main() -> int:
         server = Server([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers",
                          str(args.workers), "--artifacts", str(artifacts)], env, port, workdir / "coopclf.log", REPO)
         naive = Server([sys.executable, "-m", "gunicorn", "-c", str(REPO / "service" / "gunicorn.conf.py"),
-                        "--chdir", str(naive_dir), "naive:app"], naive_env, naive_port, workdir / "naive.log", naive_dir)
+                        "--chdir", str(naive_dir), "naive:app"],
+                       naive_env, naive_port, workdir / "naive.log", naive_dir)
         try:
             server.wait_ready("/readyz")
             _wait_post(naive, single_bodies[0])

@@ -11,7 +11,7 @@ from flask import Flask, Response, request
 from classifier import InvalidInput, Prediction, display_name, normalise_label, split_paragraphs
 from service import schemas
 from service.feedback import normalise_text
-from service.model_holder import ServedModel
+from service.model_holder import PROBE_TEXT, ServedModel
 from service.openapi import Operation, build_spec, docs_html, documented
 from service.parsing import classify_request, validated
 from service.problems import Problem
@@ -143,7 +143,7 @@ def register(app: Flask, state: ServiceState) -> None:
                           errors=(503,)))
     def readyz() -> Response:
         served = state.served()
-        served.predictor.predict(["The ministers agreed to share intelligence on trafficking routes."])
+        served.predictor.predict([PROBE_TEXT])
         return json_response({"status": "ready", "model_version": served.version})
 
     @documented(Operation(

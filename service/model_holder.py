@@ -12,6 +12,7 @@ from pathlib import Path
 from classifier import ArtifactError, ArtifactStore, Predictor
 
 log = logging.getLogger("coopclf.service")
+PROBE_TEXT = "The ministers agreed to share intelligence on trafficking routes."  # readiness check
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class ModelHolder:
 
     def _candidate(self) -> ServedModel:
         served = ServedModel.of(Predictor(self.store.load()))
-        served.predictor.predict(["The ministers agreed to share intelligence on trafficking routes."])
+        served.predictor.predict([PROBE_TEXT])
         return served
 
     def _swap(self, served: ServedModel) -> None:

@@ -60,7 +60,7 @@ def test_reload_serves_the_newly_promoted_version(client: FlaskClient, tiny_arti
     assert served_version(client) == new
     assert client.get("/v1/model").get_json()["version"] == new
     metrics = client.get("/metrics").get_data(as_text=True)
-    assert f'coopclf_model_info{{data_hash="' in metrics and f'version="{new}"' in metrics
+    assert 'coopclf_model_info{data_hash="' in metrics and f'version="{new}"' in metrics
     assert f'version="{old}"' not in metrics
 
 
