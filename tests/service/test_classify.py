@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 from flask.testing import FlaskClient
 
 from classifier import Predictor
 from service import schemas
+from tests.conftest import TINY_CSV
 from tests.service.conftest import NARCOTICS, TOURISM, TRADE
 
 
@@ -105,3 +108,14 @@ def test_kserve_model_status(client: FlaskClient, tiny_predictor: Predictor) -> 
     response = client.get("/v1/models/coopclf")
     assert response.status_code == 200
     assert response.get_json() == {"name": "coopclf", "ready": True, "version": tiny_predictor.version}
+
+
+def test_a_text_alone_gets_the_verdict_it_gets_in_a_batch(client: FlaskClient) -> None:
+    # A single text takes the Predictor's one-text path; several go through scikit-learn.
+    with TINY_CSV.open(encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)] + ["", "Too short.", "Police seized heroin."]
+    batch = client.post("/v1/classify", json={"texts": texts}).get_json()["results"]
+    for text, expected in zip(texts, batch):
+        [alone] = client.post("/v1/classify", json={"text": text}).get_json()["results"]
+        assert (alone["labels"], alone["abstained"]) == (expected["labels"], expected["abstained"]), text
+        assert alone["scores"] == pytest.approx(expected["scores"], abs=2e-4)
