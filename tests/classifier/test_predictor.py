@@ -106,6 +106,8 @@ def test_every_feature_set_scores_like_its_pipeline_and_explains(tmp_path, featu
     predictor = Predictor.load(tmp_path)
     assert predictor.manifest["params"]["features"] == features
     assert np.allclose(predictor.proba(TEXTS), predictor.pipeline.predict_proba(TEXTS), atol=1e-6)
+    for text, row in zip(TEXTS, predictor.proba(TEXTS)):  # one text takes the direct scoring path
+        assert np.allclose(list(predictor.predict([text])[0].scores.values()), row, atol=1e-4)
     narcotics = predictor.predict([TEXTS[0]], explain=True)[0]
     assert "narcotics" in narcotics.labels
     ngrams = [e.ngram for e in narcotics.evidence["narcotics"]]
