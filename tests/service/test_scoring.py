@@ -204,9 +204,12 @@ def peak_rss_mb(tiny_artifacts: Path, inp: Path, out: Path) -> float:
     """Peak RSS of a scoring subprocess, measured by the kernel (ru_maxrss of the child)."""
     code = ("import resource, sys; from service.cli import main; main(sys.argv[1:]); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    # numpy may back large arrays with transparent huge pages when the kernel has them free, which
+    # inflates RSS by chance; without them the figure depends on the program alone.
+    env = os.environ | {"NUMPY_MADVISE_HUGEPAGE": "0"}
     result = subprocess.run(
         [sys.executable, "-c", code, "score", str(inp), "-o", str(out), "--artifacts", str(tiny_artifacts),
-         "--jobs", "1"], check=True, capture_output=True, text=True)
+         "--jobs", "1"], check=True, capture_output=True, text=True, env=env)
     return int(result.stdout.split()[-1]) / 1024
 
 
@@ -215,4 +218,6 @@ def test_memory_stays_bounded_as_input_grows(tiny_artifacts: Path, tmp_path: Pat
     large = peak_rss_mb(tiny_artifacts, big_input(tmp_path, 200_000, "large.csv"), tmp_path / "l.csv")
     # 200k rows of input and output are ~30 MB; holding them would add at least that much again.
     assert large < small + 25, (small, large)
-    assert large < 400, large
+    # The interpreter with numpy, scipy, scikit-learn and pyarrow imported is ~190 MB; two chunks
+    # of 2,000 rows and a tiny model add a few MB.
+    assert large < 400, (small, large)
