@@ -1,0 +1,123 @@
+"""The shipped model: trained on the repo's corpus, and behaving as the guideline says."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from classifier.artifact import ArtifactStore
+from classifier.predictor import Predictor
+from classifier.splitter import split_paragraphs
+from tests.conftest import REPO, SHARED
+
+ARTIFACTS = REPO / "artifacts"
+DATA = REPO / "training" / "data"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Predictor:
+    return Predictor(ArtifactStore(ARTIFACTS).load())
+
+
+def test_shipped_model_was_trained_on_the_current_corpus(shipped: Predictor) -> None:
+    recorded = {Path(f["path"]).as_posix(): f["sha256"] for f in shipped.manifest["training_data"]}
+    actual = {p.relative_to(REPO).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+              for p in sorted(DATA.glob("*.csv"))}
+    assert recorded == actual, "training/data changed since the shipped model was trained: retrain it " \
+                               "with `coopclf train --data training/data/` and commit artifacts/"
+
+
+def test_only_the_current_version_is_shipped() -> None:
+    store = ArtifactStore(ARTIFACTS)
+    assert store.versions() == [store.current()]
+
+
+SEED_EXPECTED = [
+    {"counterterrorism", "human_trafficking"},
+    set(),
+    set(),
+    {"counterterrorism", "human_trafficking", "narcotics"},
+    set(),
+    set(),
+    {"human_trafficking", "narcotics"},
+    set(),
+    set(),
+    {"trade"},
+    {"trade", "information_technology", "tourism"},
+    set(),
+    set(),
+]
+
+
+@pytest.mark.skipif(not (SHARED / "examples" / "seed-article.txt").is_file(),
+                    reason="../shared/examples/seed-article.txt is absent (shared folder not checked out)")
+def test_seed_article_matches_the_guideline_table(shipped: Predictor) -> None:
+    paragraphs = split_paragraphs((SHARED / "examples" / "seed-article.txt").read_text(encoding="utf-8"))
+    assert len(paragraphs) == 13
+    predicted = [set(p.labels) for p in shipped.predict([p.text for p in paragraphs])]
+    wrong = [(i, sorted(got), sorted(want)) for i, (got, want) in enumerate(zip(predicted, SEED_EXPECTED))
+             if got != want]
+    assert len(wrong) <= 1, wrong
+
+
+EXAMPLE_EXPECTED = [
+    {"trade"},
+    {"counterterrorism", "human_trafficking"},
+    set(),
+    {"narcotics"},
+    {"trade"},
+    {"information_technology"},
+    {"tourism"},
+    set(),
+    set(),
+]
+
+
+def test_shipped_example_article(shipped: Predictor) -> None:
+    paragraphs = split_paragraphs((REPO / "examples" / "article.txt").read_text(encoding="utf-8"))
+    predicted = [set(p.labels) for p in shipped.predict([p.text for p in paragraphs])]
+    wrong = [(i, sorted(got), sorted(want)) for i, (got, want) in enumerate(zip(predicted, EXAMPLE_EXPECTED))
+             if got != want]
+    assert len(wrong) <= 1, wrong
+
+
+INVARIANCE = [
+    ("Police in {} seized two tonnes of cocaine hidden in a container of bananas.", ["Ecuador", "Belgium", "Kenya", "Indonesia"]),
+    ("Tourist arrivals in {} rose by a fifth last year as new hotels opened on the coast.", ["Thailand", "Morocco", "Croatia", "Mexico"]),
+    ("The interior ministers of {} and Pakistan agreed to share intelligence on terrorist groups.", ["Bahrain", "Germany", "Nigeria", "Brazil"]),
+    ("{} signed a free trade agreement cutting tariffs on textiles and machinery.", ["Vietnam", "Chile", "Canada", "Egypt"]),
+    ("The ministers of {} and Japan met at the airport and praised their long friendship.", ["Ghana", "Peru", "Norway", "Laos"]),
+]
+
+
+@pytest.mark.parametrize(("template", "countries"), INVARIANCE)
+def test_swapping_the_country_keeps_the_labels(shipped: Predictor, template: str, countries: list[str]) -> None:
+    labels = {p.labels for p in shipped.predict([template.format(c) for c in countries])}
+    assert len(labels) == 1, labels
+
+
+DIRECTION = [
+    ("The two ministers discussed bilateral relations and regional stability.",
+     " They also agreed to act together against heroin seizures at their ports and drug cartels.", "narcotics"),
+    ("The delegation toured the new port and met local officials.",
+     " Exports of rice and tea through the port doubled after the tariff cut.", "trade"),
+    ("The president opened the new parliament building on Monday.",
+     " He also announced a national cybersecurity agency to protect government networks from hackers.",
+     "information_technology"),
+    ("The leaders met in the capital to review their friendship.",
+     " Both condemned the suicide bombing claimed by a militant group last week.", "counterterrorism"),
+    ("The coast guard held an open day for schoolchildren.",
+     " Officers described how they rescued migrants abandoned at sea by people smugglers.", "human_trafficking"),
+    ("The city council approved a new road plan.",
+     " Hotels expect a record number of foreign tourists this summer.", "tourism"),
+]
+
+
+@pytest.mark.parametrize(("base", "addition", "label"), DIRECTION)
+def test_adding_an_area_adds_its_label(shipped: Predictor, base: str, addition: str, label: str) -> None:
+    before, after = shipped.predict([base, base + addition])
+    assert label not in before.labels
+    assert label in after.labels
+    assert after.scores[label] > before.scores[label]
