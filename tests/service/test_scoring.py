@@ -6,7 +6,6 @@ import csv
 import gzip
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -201,9 +200,12 @@ def test_dask_engine_output_is_identical_to_local(tiny_artifacts: Path, tmp_path
 
 
 def peak_rss_mb(tiny_artifacts: Path, inp: Path, out: Path) -> float:
-    """Peak RSS of a scoring subprocess, measured by the kernel (ru_maxrss of the child)."""
-    code = ("import resource, sys; from service.cli import main; main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    """Peak RSS of a scoring subprocess: its VmHWM, which starts afresh at exec.
+
+    (ru_maxrss would not do: Linux carries the forking parent's peak over into the child.)
+    """
+    code = ("import sys; from service.cli import main; main(sys.argv[1:]); "
+            "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))")
     # numpy may back large arrays with transparent huge pages when the kernel has them free, which
     # inflates RSS by chance; without them the figure depends on the program alone.
     env = os.environ | {"NUMPY_MADVISE_HUGEPAGE": "0"}
