@@ -153,13 +153,17 @@ class Server:
             self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)
 
-    def wait_ready(self, path: str, deadline_s: float = 120) -> None:
+    def wait_ready(self, path: str, body: str | None = None, deadline_s: float = 120) -> None:
+        """Poll `path` (a POST of `body` when given) until it answers 200."""
         end = time.monotonic() + deadline_s
         while time.monotonic() < end:
             if self.process.poll() is not None:
                 raise SystemExit(f"server exited:\n{self.log.read_text()[-3000:]}")
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.port}{path}", data=body.encode() if body is not None else None,
+                headers={"Content-Type": "application/json"})
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+                with urllib.request.urlopen(request, timeout=5) as response:
                     if response.status == 200:
                         return
             except OSError:
@@ -365,7 +369,7 @@ def main() -> int:
                        naive_env, naive_port, workdir / "naive.log", naive_dir)
         try:
             server.wait_ready("/readyz")
-            _wait_post(naive, single_bodies[0])
+            naive.wait_ready("/v1/classify", single_bodies[0])  # the naive app has no readiness endpoint
             for target in (port, naive_port):
                 load(target, "/v1/classify", single_bodies, 8, 1, workdir)  # warm up
 
@@ -430,24 +434,6 @@ def main() -> int:
           f"{result['single_p99_ms']} ms (goal < 20); errors {errors}", flush=True)
     print(json.dumps(result))
     return 0
-
-
-def _wait_post(server: Server, body: str, deadline_s: float = 120) -> None:
-    """Wait until the naive app answers a classify request (it has no readiness endpoint)."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if server.process.poll() is not None:
-            raise SystemExit(f"naive server exited:\n{server.log.read_text()[-3000:]}")
-        try:
-            request = urllib.request.Request(f"http://127.0.0.1:{server.port}/v1/classify", data=body.encode(),
-                                             headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"naive server not ready:\n{server.log.read_text()[-3000:]}")
 
 
 if __name__ == "__main__":

@@ -94,16 +94,13 @@ class _Reader:
         self.max_problems = max_problems
         self.problems: list[Problem] = []
         self.skipped = 0
-        self.rows: list[tuple[str, frozenset[str], Problem]] = []
+        self.rows: list[tuple[str, frozenset[str], tuple[str, int]]] = []  # text, labels, (file, line)
         self.label_set: tuple[str, ...] | None = tuple(known) if known else None
         self.columns: list[str] = []
 
     @property
     def full(self) -> bool:
         return not self.skip_invalid and len(self.problems) >= self.max_problems
-
-    def problem(self, where: Problem) -> None:
-        self.problems.append(where)
 
     def read_file(self, path: Path) -> SourceFile:
         raw = path.read_bytes()
@@ -180,12 +177,11 @@ class _Reader:
 
     def _bad(self, problem: Problem) -> None:
         self.skipped += 1
-        self.problem(problem)
+        self.problems.append(problem)
 
     def _row(self, name: str, line: int, record: list[str], text_at: int,
              layout: dict[int, str] | int) -> None:
         text = " ".join(record[text_at].split())
-        where = Problem(name, line, "text", "")
         if not text:
             self._bad(Problem(name, line, "text", "empty text"))
             return
@@ -211,7 +207,7 @@ class _Reader:
                     self._bad(Problem(name, line, self.columns[index],
                                       f"expected 0 or 1, found {record[index].strip()!r}"))
                     return
-        self.rows.append((text, frozenset(labels), where))
+        self.rows.append((text, frozenset(labels), (name, line)))
 
 
 def load_dataset(
@@ -230,20 +226,20 @@ def load_dataset(
         if reader.full:
             break
         sources.append(reader.read_file(path))
-    seen: dict[str, tuple[frozenset[str], Problem]] = {}
+    seen: dict[str, tuple[frozenset[str], tuple[str, int]]] = {}
     texts: list[str] = []
     merged = 0
-    for text, row_labels, where in reader.rows:
+    for text, row_labels, (path, line) in reader.rows:
         if text in seen:
-            first_labels, first = seen[text]
+            first_labels, (first_path, first_line) = seen[text]
             if first_labels != row_labels:
-                reader._bad(Problem(where.path, where.line, "labels",
-                                    f"duplicate of {first.path}:{first.line} with different labels "
+                reader._bad(Problem(path, line, "labels",
+                                    f"duplicate of {first_path}:{first_line} with different labels "
                                     f"({_fmt(row_labels)} vs {_fmt(first_labels)})"))
             else:
                 merged += 1
             continue
-        seen[text] = (row_labels, where)
+        seen[text] = (row_labels, (path, line))
         texts.append(text)
     if reader.problems and not skip_invalid:
         raise DataError(reader.problems[:max_problems], truncated=len(reader.problems) >= max_problems)
