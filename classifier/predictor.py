@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from sklearn.pipeline import FeatureUnion
 
 from classifier.artifact import ArtifactStore, LoadedModel
 from classifier.errors import ArtifactError, InvalidInput
+from classifier.featurizer import Featurizer
 from classifier.screening import abstain_reason
 
 CHUNK = 2048  # texts vectorised at once: bounds memory whatever the batch size
@@ -60,40 +61,6 @@ def _word_vectoriser(features: Any) -> TfidfVectorizer | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Block:
-    """One TF-IDF vectoriser's columns of the feature matrix, to score a single text directly."""
-
-    analyzer: Callable[[str], list[str]]
-    vocabulary: dict[str, int]
-    idf: np.ndarray | None
-    binary: bool
-    sublinear: bool
-    norm: str | None
-    weight: float
-    offset: int
-    dtype: Any
-
-
-def _blocks(features: Any) -> list[_Block] | None:
-    """The vectorisers of `features` in column order, or None if any is not a plain TfidfVectorizer."""
-    if isinstance(features, FeatureUnion):
-        weights = features.transformer_weights or {}
-        parts = [(vectoriser, weights.get(name, 1.0)) for name, vectoriser in features.transformer_list]
-    else:
-        parts = [(features, 1.0)]
-    blocks, offset = [], 0
-    for vectoriser, weight in parts:
-        if type(vectoriser) is not TfidfVectorizer or vectoriser.norm not in ("l1", "l2", None):
-            return None
-        blocks.append(_Block(vectoriser.build_analyzer(), vectoriser.vocabulary_,
-                             vectoriser.idf_ if vectoriser.use_idf else None, vectoriser.binary,
-                             vectoriser.sublinear_tf, vectoriser.norm, float(weight), offset,
-                             vectoriser.dtype))
-        offset += len(vectoriser.vocabulary_)
-    return blocks
-
-
 class Predictor:
     """A loaded model version, ready to label texts; safe to share between threads."""
 
@@ -124,10 +91,8 @@ class Predictor:
         self.explainable = np.array([_readable(n, k) for n, k in zip(self.feature_names, self.feature_kinds)])
         word = _word_vectoriser(self.features)
         self._token = re.compile(word.token_pattern if word is not None else r"(?u)\b\w\w+\b")
-        blocks = _blocks(self.features)
-        if blocks is not None and blocks[-1].offset + len(blocks[-1].vocabulary) != len(names):
-            blocks = None
-        self._blocks = blocks
+        featurizer = Featurizer.from_features(self.features)
+        self._featurizer = featurizer if featurizer is not None and featurizer.n_features == len(names) else None
 
     @classmethod
     def load(cls, artifacts: str | Path | None = None, version: str | None = None) -> Predictor:
@@ -144,50 +109,39 @@ class Predictor:
         texts = _check_texts(texts)
         out = np.empty((len(texts), len(self.labels)))
         for start in range(0, len(texts), CHUNK):
-            X = self.features.transform(texts[start:start + CHUNK])
-            out[start:start + CHUNK] = self._sigmoid(X)
+            out[start:start + CHUNK] = self._sigmoid(self._transform(texts[start:start + CHUNK]))
         return out
+
+    def _transform(self, texts: list[str]) -> Any:
+        if self._featurizer is not None:
+            return self._featurizer.transform(texts)
+        return self.features.transform(texts).tocsr()
 
     def _sigmoid(self, X: Any) -> np.ndarray:
         z = np.asarray(X @ self.coef) + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def _proba_one(self, text: str) -> np.ndarray:
-        """`proba([text])[0]` computed block by block as TfidfVectorizer would, without its checks."""
+        """`proba([text])[0]` summed block by block, without building a sparse matrix."""
+        featurizer = self._featurizer
         z = self.intercept.copy()
-        for block in self._blocks or ():
-            counts: dict[int, int] = {}
-            for term in block.analyzer(text):
-                column = block.vocabulary.get(term)
-                if column is not None:
-                    counts[column] = counts.get(column, 0) + 1
-            if not counts:
-                continue
-            columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
-            values = np.fromiter(counts.values(), dtype=block.dtype, count=len(counts))
-            if block.binary:
-                values.fill(1)
-            elif block.sublinear:
-                values = np.log(values) + 1
-            if block.idf is not None:
-                values = values * block.idf[columns]
-            if block.norm == "l2":
-                values = values / np.sqrt(np.dot(values, values))
-            elif block.norm == "l1":
-                values = values / np.abs(values).sum()
-            z += block.weight * (values.astype(np.float64) @ self.coef[columns + block.offset])
+        for block, found in zip(featurizer.blocks, featurizer.columns(text)):  # type: ignore[union-attr]
+            if len(found):
+                columns, counts = np.unique(found, return_counts=True)
+                values = block.values(counts, columns)
+                z += block.weight * (values.astype(np.float64) @ self.coef[columns + block.offset])
         return 1.0 / (1.0 + np.exp(-z))
 
     def predict(self, texts: Sequence[str], *, explain: bool = False, top_k: int = 5) -> list[Prediction]:
         """Labels, scores and (with `explain`) evidence for each text, in one vectorised pass."""
         texts = _check_texts(texts)
-        if len(texts) == 1 and not explain and self._blocks is not None:
+        if len(texts) == 1 and not explain and self._featurizer is not None:
             # scikit-learn's per-call input checks cost most of a one-text transform; skip them.
             return [self._one(texts[0], self._proba_one(texts[0]), None, top_k)]
         results: list[Prediction] = []
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start:start + CHUNK]
-            X = self.features.transform(chunk).tocsr()
+            X = self._transform(chunk)
             proba = self._sigmoid(X)
             for i, text in enumerate(chunk):
                 results.append(self._one(text, proba[i], X[i] if explain else None, top_k))

@@ -24,7 +24,7 @@ def abstain_reason(text: str) -> str | None:
     if latin / len(letters) < 0.7:
         return "not_english"
     if len(words) >= 12:
-        common = sum(w.lower() in _ENGLISH for w in words)
+        common = sum(map(_ENGLISH.__contains__, map(str.lower, words)))
         if common / len(words) < 0.08:
             return "not_english"
     return None

@@ -1,0 +1,93 @@
+"""The fast featurizer must give exactly the matrix scikit-learn's fitted features give."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+from classifier.featurizer import Featurizer
+from classifier.pipeline import FEATURE_SETS, build_features
+from tests.conftest import TINY_CSV
+
+AWKWARD = [
+    "",
+    "   \t\n  ",
+    "a",
+    "I",
+    "Counter-terrorism talks in Manama; heroin seizure at Karachi port.",
+    "ÉLAN café naïve Zürich — São Paulo's exports rose 4.5% (US$1.2bn).",
+    "ΟΔΟΣ ΣΟΦΟΣ Σ: Greek final sigma lower-cases by position",
+    "non\u00a0breaking\u2003spaces\u3000and\x1ccontrol separators",
+    "a diaeresis ¨ alone and ½ fractions ﬁ ligatures ① circled",
+    "combining e\u0301 accents and an emoji 🚢 at sea",
+    "word " * 60,
+    "x" * 300,
+    "tabs\tand\nnewlines\r\nand  double  spaces",
+    "12 345 678 numbers 2024-11-28 and e-mail@example.org",
+]
+
+
+def _tiny_texts() -> list[str]:
+    with TINY_CSV.open(encoding="utf-8") as handle:
+        return [row["text"] for row in csv.DictReader(handle)]
+
+
+@pytest.fixture(scope="module", params=FEATURE_SETS)
+def fitted(request: pytest.FixtureRequest) -> TfidfVectorizer | FeatureUnion:
+    return build_features(request.param).fit(_tiny_texts() + AWKWARD)
+
+
+def test_matrix_equals_scikit_learn_transform(fitted: TfidfVectorizer | FeatureUnion) -> None:
+    featurizer = Featurizer.from_features(fitted)
+    assert featurizer is not None
+    texts = AWKWARD + _tiny_texts()
+    expected = fitted.transform(texts).tocsr()
+    for _ in range(2):  # the second pass reads the word cache
+        got = featurizer.transform(texts)
+        assert got.shape == expected.shape
+        assert got.dtype == expected.dtype
+        assert (got != expected).nnz == 0
+
+
+def test_one_text_columns_give_the_same_values(fitted: TfidfVectorizer | FeatureUnion) -> None:
+    featurizer = Featurizer.from_features(fitted)
+    text = "Customs duties on textile exports, and ransomware hit the trade ministry's servers twice."
+    expected = fitted.transform([text]).toarray()[0]
+    got = np.zeros_like(expected)
+    for block, found in zip(featurizer.blocks, featurizer.columns(text)):
+        columns, counts = np.unique(found, return_counts=True)
+        got[columns + block.offset] = block.weight * block.values(counts, columns)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("options", [
+    {"stop_words": "english"},
+    {"analyzer": "char"},
+    {"tokenizer": str.split, "token_pattern": None},
+    {"preprocessor": str.lower},
+])
+def test_options_it_does_not_reproduce_give_none(options: dict) -> None:
+    vectoriser = TfidfVectorizer(**options).fit(_tiny_texts())
+    assert Featurizer.from_features(vectoriser) is None
+    union = FeatureUnion([("word", TfidfVectorizer().fit(_tiny_texts())), ("other", vectoriser)])
+    assert Featurizer.from_features(union) is None
+
+
+def test_blocks_that_normalise_text_differently_give_none() -> None:
+    union = FeatureUnion([("a", TfidfVectorizer(lowercase=False)), ("b", TfidfVectorizer())]).fit(_tiny_texts())
+    assert Featurizer.from_features(union) is None
+
+
+@pytest.mark.parametrize("split", [0, 5, 12])
+def test_word_blocks_with_their_own_vocabularies(split: int) -> None:
+    texts = _tiny_texts()
+    first = TfidfVectorizer(ngram_range=(1, 2)).fit(texts[:len(texts) // 2 + split])
+    second = TfidfVectorizer(ngram_range=(1, 2), binary=True, norm=None).fit(texts[len(texts) // 2:])
+    union = FeatureUnion([("first", first), ("second", second)], transformer_weights={"second": 0.5})
+    featurizer = Featurizer.from_features(union)
+    assert featurizer is not None
+    assert (featurizer.transform(texts + AWKWARD) != union.transform(texts + AWKWARD)).nnz == 0
