@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -61,6 +62,15 @@ def _word_vectoriser(features: Any) -> TfidfVectorizer | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """What each feature column is: its n-gram, its block, and whether evidence may show it."""
+
+    ngrams: np.ndarray
+    kinds: np.ndarray
+    readable: np.ndarray
+
+
 class Predictor:
     """A loaded model version, ready to label texts; safe to share between threads."""
 
@@ -83,21 +93,29 @@ class Predictor:
         self.coef = np.ascontiguousarray(
             np.vstack([e.coef_.ravel() for e in estimators]).T, dtype=np.float64)
         self.intercept = np.array([float(e.intercept_[0]) for e in estimators])
-        names = self.features.get_feature_names_out()
-        self.feature_names = np.array([str(n).split("__", 1)[-1] for n in names], dtype=object)
-        self.feature_kinds = np.array([str(n).split("__", 1)[0] if "__" in str(n) else "word"
-                                       for n in names], dtype=object)
-        # Evidence shows only features a reader can make sense of: no stop-word-only n-grams.
-        self.explainable = np.array([_readable(n, k) for n, k in zip(self.feature_names, self.feature_kinds)])
         word = _word_vectoriser(self.features)
         self._token = re.compile(word.token_pattern if word is not None else r"(?u)\b\w\w+\b")
         featurizer = Featurizer.from_features(self.features)
-        self._featurizer = featurizer if featurizer is not None and featurizer.n_features == len(names) else None
+        n_features = self.coef.shape[0]
+        self._featurizer = featurizer if featurizer is not None and featurizer.n_features == n_features else None
 
     @classmethod
     def load(cls, artifacts: str | Path | None = None, version: str | None = None) -> Predictor:
         """Verify and load a version (default: the current one) from an artifacts directory."""
         return cls(ArtifactStore(artifacts).load(version))
+
+    @functools.cached_property
+    def _columns(self) -> _Columns:
+        names = self.features.get_feature_names_out()
+        ngrams = np.array([str(n).split("__", 1)[-1] for n in names], dtype=object)
+        kinds = np.array([str(n).split("__", 1)[0] if "__" in str(n) else "word" for n in names], dtype=object)
+        # Evidence shows only features a reader can make sense of: no stop-word-only n-grams.
+        readable = np.array([_readable(n, k) for n, k in zip(ngrams, kinds)])
+        return _Columns(ngrams, kinds, readable)
+
+    def prepare_explanations(self) -> None:
+        """Build the per-column n-gram names `explain` needs (~60 MB) now, e.g. before forking workers."""
+        _ = self._columns
 
     @property
     def data_hash(self) -> str:
@@ -160,12 +178,13 @@ class Predictor:
         return Prediction(labels=chosen, scores=scores, evidence=evidence)
 
     def _evidence(self, text: str, row: Any, j: int, top_k: int) -> tuple[Evidence, ...]:
-        contributions = row.data * self.coef[row.indices, j] * self.explainable[row.indices]
+        columns = self._columns
+        contributions = row.data * self.coef[row.indices, j] * columns.readable[row.indices]
         merged: dict[tuple[str, str], float] = {}
         for k in np.flatnonzero(contributions > 0):
             feature = row.indices[k]
-            kind = "char" if self.feature_kinds[feature] == "char" else "word"
-            key = (self.feature_names[feature], kind)
+            kind = "char" if columns.kinds[feature] == "char" else "word"
+            key = (columns.ngrams[feature], kind)
             merged[key] = merged.get(key, 0.0) + float(contributions[k])
         top = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:top_k]
         return tuple(

@@ -62,6 +62,7 @@ class ModelHolder:
 
     def _candidate(self) -> ServedModel:
         served = ServedModel.of(Predictor(self.store.load()))
+        served.predictor.prepare_explanations()  # in the master before fork: shared by the workers
         served.predictor.predict([PROBE_TEXT])
         return served
 

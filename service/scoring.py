@@ -96,6 +96,8 @@ class ChunkScorer:
     """Turns a chunk of source rows into encoded output rows; one per process or Dask worker."""
 
     def __init__(self, predictor: Predictor, options: ScoreOptions, columns: list[str], fmt: str) -> None:
+        if options.explain:
+            predictor.prepare_explanations()  # before any fork, so forked workers share them
         self.predictor = predictor
         self.options = options
         self.columns = columns
