@@ -1,0 +1,32 @@
+"""Per-label threshold choice: inside a plateau of good F1, not on its edge or an isolated spike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classifier.selection import best_threshold
+
+
+@pytest.mark.parametrize(("negative", "positive", "expected"), [
+    (0.1, 0.9, 0.175),  # first threshold whose +-0.05 neighbourhood is all perfect
+    (0.3, 0.8, 0.375),
+    (0.5, 0.6, 0.55),   # a gap narrower than the window: its middle
+])
+def test_threshold_sits_inside_the_gap_between_the_classes(negative: float, positive: float,
+                                                           expected: float) -> None:
+    y = np.array([0] * 40 + [1] * 40)
+    proba = np.where(y == 1, positive, negative)
+    score = best_threshold(y, proba)
+    assert score.threshold == pytest.approx(expected)
+    assert (score.f1, score.precision, score.recall, score.support) == (1.0, 1.0, 1.0, 40)
+
+
+def test_an_isolated_f1_spike_is_not_chosen() -> None:
+    # 20 sure positives, 10 positives sitting exactly at 0.2 and 40 negatives just below them at
+    # 0.175: F1 is 1.0 at a threshold of 0.2 alone, 0.6 just below it and 0.8 from 0.225 upwards.
+    y = np.array([1] * 30 + [0] * 40)
+    proba = np.concatenate([np.full(20, 0.9), np.full(10, 0.2), np.full(40, 0.175)])
+    score = best_threshold(y, proba)
+    assert score.threshold > 0.2
+    assert score.f1 == pytest.approx(0.8)
