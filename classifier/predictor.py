@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -98,14 +98,25 @@ class Predictor:
         featurizer = Featurizer.from_features(self.features)
         n_features = self.coef.shape[0]
         self._featurizer = featurizer if featurizer is not None and featurizer.n_features == n_features else None
+        self._columns_built: _Columns | None = None
+        self._columns_lock = threading.Lock()
 
     @classmethod
     def load(cls, artifacts: str | Path | None = None, version: str | None = None) -> Predictor:
         """Verify and load a version (default: the current one) from an artifacts directory."""
         return cls(ArtifactStore(artifacts).load(version))
 
-    @functools.cached_property
+    @property
     def _columns(self) -> _Columns:
+        columns = self._columns_built
+        if columns is None:
+            with self._columns_lock:  # several threads may ask first; build once
+                if self._columns_built is None:
+                    self._columns_built = self._build_columns()
+                columns = self._columns_built
+        return columns
+
+    def _build_columns(self) -> _Columns:
         names = self.features.get_feature_names_out()
         ngrams = np.array([str(n).split("__", 1)[-1] for n in names], dtype=object)
         kinds = np.array([str(n).split("__", 1)[0] if "__" in str(n) else "word" for n in names], dtype=object)
@@ -114,7 +125,7 @@ class Predictor:
         return _Columns(ngrams, kinds, readable)
 
     def prepare_explanations(self) -> None:
-        """Build the per-column n-gram names `explain` needs (~60 MB) now, e.g. before forking workers."""
+        """Build the per-column n-gram names `explain` needs (~60 MB of RSS) now, e.g. before forking workers."""
         _ = self._columns
 
     @property
@@ -139,11 +150,10 @@ class Predictor:
         z = np.asarray(X @ self.coef) + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
-    def _proba_one(self, text: str) -> np.ndarray:
+    def _proba_one(self, text: str, featurizer: Featurizer) -> np.ndarray:
         """`proba([text])[0]` summed block by block, without building a sparse matrix."""
-        featurizer = self._featurizer
         z = self.intercept.copy()
-        for block, found in zip(featurizer.blocks, featurizer.columns(text)):  # type: ignore[union-attr]
+        for block, found in zip(featurizer.blocks, featurizer.columns(text)):
             if len(found):
                 columns, counts = np.unique(found, return_counts=True)
                 values = block.values(counts, columns)
@@ -155,7 +165,7 @@ class Predictor:
         texts = _check_texts(texts)
         if len(texts) == 1 and not explain and self._featurizer is not None:
             # scikit-learn's per-call input checks cost most of a one-text transform; skip them.
-            return [self._one(texts[0], self._proba_one(texts[0]), None, top_k)]
+            return [self._one(texts[0], self._proba_one(texts[0], self._featurizer), None, top_k)]
         results: list[Prediction] = []
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start:start + CHUNK]

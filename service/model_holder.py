@@ -62,7 +62,8 @@ class ModelHolder:
 
     def _candidate(self) -> ServedModel:
         served = ServedModel.of(Predictor(self.store.load()))
-        served.predictor.prepare_explanations()  # in the master before fork: shared by the workers
+        if self.master_pid is None:  # the version to serve: build now so forked workers share it
+            served.predictor.prepare_explanations()
         served.predictor.predict([PROBE_TEXT])
         return served
 

@@ -53,7 +53,7 @@ def test_matrix_equals_scikit_learn_transform(fitted: TfidfVectorizer | FeatureU
         assert (got != expected).nnz == 0
 
 
-def test_one_text_columns_give_the_same_values(fitted: TfidfVectorizer | FeatureUnion) -> None:
+def test_one_text_columns_give_the_same_values_to_float_precision(fitted: TfidfVectorizer | FeatureUnion) -> None:
     featurizer = Featurizer.from_features(fitted)
     text = "Customs duties on textile exports, and ransomware hit the trade ministry's servers twice."
     expected = fitted.transform([text]).toarray()[0]
@@ -62,6 +62,36 @@ def test_one_text_columns_give_the_same_values(fitted: TfidfVectorizer | Feature
         columns, counts = np.unique(found, return_counts=True)
         got[columns + block.offset] = block.weight * block.values(counts, columns)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("settings", [
+    {"norm": "l1"},
+    {"norm": None, "use_idf": False},
+    {"sublinear_tf": True, "binary": True},
+    {"ngram_range": (1, 1)},
+    {"ngram_range": (2, 3)},
+    {"analyzer": "char_wb", "ngram_range": (1, 3)},
+    {"analyzer": "char_wb", "ngram_range": (4, 6), "lowercase": False},
+    {"strip_accents": "ascii", "token_pattern": r"(?u)\b\w+\b"},
+    {"dtype": np.float64, "min_df": 2, "max_features": 50},
+])
+def test_other_vectoriser_settings_give_the_same_matrix(settings: dict) -> None:
+    vectoriser = TfidfVectorizer(**settings).fit(_tiny_texts())
+    featurizer = Featurizer.from_features(vectoriser)
+    assert featurizer is not None
+    texts = AWKWARD + _tiny_texts()
+    assert (featurizer.transform(texts) != vectoriser.transform(texts)).nnz == 0
+
+
+def test_a_block_inside_another_maps_its_columns_with_its_own_weight_and_norm() -> None:
+    union = FeatureUnion(
+        [("all", TfidfVectorizer(ngram_range=(1, 2))),
+         ("frequent", TfidfVectorizer(ngram_range=(1, 2), min_df=2, binary=True, norm="l1"))],
+        transformer_weights={"frequent": 0.3}).fit(_tiny_texts())
+    featurizer = Featurizer.from_features(union)
+    assert featurizer.blocks[1].source == 0
+    texts = AWKWARD + _tiny_texts()
+    assert (featurizer.transform(texts) != union.transform(texts)).nnz == 0
 
 
 @pytest.mark.parametrize("options", [
@@ -77,8 +107,15 @@ def test_options_it_does_not_reproduce_give_none(options: dict) -> None:
     assert Featurizer.from_features(union) is None
 
 
-def test_blocks_that_normalise_text_differently_give_none() -> None:
-    union = FeatureUnion([("a", TfidfVectorizer(lowercase=False)), ("b", TfidfVectorizer())]).fit(_tiny_texts())
+def test_a_non_float_dtype_gives_none() -> None:
+    with pytest.warns(UserWarning, match="dtype"):  # scikit-learn converts it to float64 with a warning
+        vectoriser = TfidfVectorizer(dtype=np.int64).fit(_tiny_texts())
+    assert Featurizer.from_features(vectoriser) is None
+
+
+@pytest.mark.parametrize("different", [{"lowercase": False}, {"dtype": np.float32}])
+def test_blocks_that_differ_in_normalisation_or_dtype_give_none(different: dict) -> None:
+    union = FeatureUnion([("a", TfidfVectorizer(**different)), ("b", TfidfVectorizer())]).fit(_tiny_texts())
     assert Featurizer.from_features(union) is None
 
 

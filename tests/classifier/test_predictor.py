@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -86,6 +87,20 @@ def test_safe_to_share_between_threads(tiny_predictor: Predictor) -> None:
     expected = tiny_predictor.predict(TEXTS, explain=True)
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: tiny_predictor.predict(TEXTS, explain=True), range(40)))
+    assert all(r == expected for r in results)
+
+
+def test_first_explanations_asked_from_many_threads_at_once(tiny_artifacts_template) -> None:
+    expected = Predictor.load(tiny_artifacts_template).predict(TEXTS, explain=True)
+    fresh = Predictor.load(tiny_artifacts_template)  # its n-gram names are built on first use
+    start = threading.Barrier(8)
+
+    def explain(_: int) -> list:
+        start.wait()
+        return fresh.predict(TEXTS, explain=True)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(explain, range(8)))
     assert all(r == expected for r in results)
 
 

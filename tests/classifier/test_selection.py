@@ -30,3 +30,15 @@ def test_an_isolated_f1_spike_is_not_chosen() -> None:
     score = best_threshold(y, proba)
     assert score.threshold > 0.2
     assert score.f1 == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("spike", [0.05, 0.95])
+def test_a_spike_at_either_end_of_the_grid_is_not_chosen(spike: float) -> None:
+    # F1 is 1.0 only at the end threshold `spike` and 0.8 on a broad stretch next to it.
+    y = np.array([1] * 30 + [0] * 40)
+    if spike == 0.05:
+        proba = np.concatenate([np.full(20, 0.9), np.full(10, 0.05), np.full(40, 0.0)])
+    else:
+        proba = np.concatenate([np.full(20, 0.96), np.full(10, 0.95), np.full(40, 0.5)])
+    score = best_threshold(y, proba)
+    assert score.threshold != pytest.approx(spike)
