@@ -52,9 +52,8 @@ class Block:
         """Number of columns this block contributes."""
         return len(self.vocabulary)
 
-    def values(self, counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        """TF-IDF values of one text's distinct columns from their counts (equal to within float rounding)."""
-        values = counts.astype(self.dtype)
+    def weigh(self, values: np.ndarray, columns: np.ndarray) -> None:
+        """Turn counts into TF-IDF in place, before normalisation, as TfidfVectorizer does."""
         if self.binary:
             values.fill(1)
         elif self.sublinear:
@@ -62,6 +61,11 @@ class Block:
             values += 1
         if self.idf is not None:
             values *= self.idf[columns]
+
+    def values(self, counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """TF-IDF values of one text's distinct columns from their counts (equal to within float rounding)."""
+        values = counts.astype(self.dtype)
+        self.weigh(values, columns)
         if self.norm == "l2":
             values /= np.sqrt(np.dot(values, values))
         elif self.norm == "l1":
@@ -131,6 +135,18 @@ class Featurizer:
             out.append(found[found >= 0])
         return out
 
+    def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """One text's non-zero feature columns and their values, without building a sparse matrix."""
+        columns, values = [], []
+        for block, found in zip(self.blocks, self.columns(text)):
+            if len(found):
+                distinct, counts = np.unique(found, return_counts=True)
+                columns.append(distinct + block.offset)
+                values.append(block.weight * block.values(counts, distinct).astype(np.float64))
+        if not columns:
+            return np.empty(0, dtype=np.intp), np.empty(0)
+        return np.concatenate(columns), np.concatenate(values)
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The feature matrix of `texts`, equal to the fitted union's `transform(texts)`."""
         per_block: list[list[np.ndarray]] = [[] for _ in self.blocks]
@@ -147,13 +163,7 @@ class Featurizer:
         X = sp.csr_matrix((np.ones(len(indices), dtype=block.dtype), indices, indptr),
                           shape=(len(found), block.width))
         X.sum_duplicates()
-        if block.binary:
-            X.data.fill(1)
-        elif block.sublinear:
-            np.log(X.data, X.data)
-            X.data += 1
-        if block.idf is not None:
-            X.data *= block.idf[X.indices]
+        block.weigh(X.data, X.indices)
         if block.norm is not None:
             X = normalize(X, norm=block.norm, copy=False)
         if block.weight != 1.0:

@@ -151,13 +151,9 @@ class Predictor:
         return 1.0 / (1.0 + np.exp(-z))
 
     def _proba_one(self, text: str, featurizer: Featurizer) -> np.ndarray:
-        """`proba([text])[0]` summed block by block, without building a sparse matrix."""
-        z = self.intercept.copy()
-        for block, found in zip(featurizer.blocks, featurizer.columns(text)):
-            if len(found):
-                columns, counts = np.unique(found, return_counts=True)
-                values = block.values(counts, columns)
-                z += block.weight * (values.astype(np.float64) @ self.coef[columns + block.offset])
+        """`proba([text])[0]` from the text's non-zero features, without building a sparse matrix."""
+        columns, values = featurizer.row(text)
+        z = self.intercept + values @ self.coef[columns]
         return 1.0 / (1.0 + np.exp(-z))
 
     def predict(self, texts: Sequence[str], *, explain: bool = False, top_k: int = 5) -> list[Prediction]:
