@@ -15,8 +15,9 @@ from classifier.errors import InvalidInput
 from classifier.pipeline import build_pipeline
 
 # "word+char+presence" rather than plain "word+char": the two tied in cross-validation on the corpus
-# of 2026-11-28 (macro-F1 0.9278 each, 6,107 paragraphs), and the presence block follows the guideline's rule that an area
-# named once counts however long the paragraph is (on real news it is the better of the two).
+# of 2026-11-28 (macro-F1 0.9278 each, 6,107 paragraphs), and the presence block follows the
+# guideline's rule that an area named once counts however long the paragraph is (on real news it
+# is the better of the two).
 DEFAULT_GRID: dict[str, list[Any]] = {
     "features": ["word", "word+char+presence"],
     "C": [2.0, 8.0, 32.0],
