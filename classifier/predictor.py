@@ -16,6 +16,7 @@ from sklearn.pipeline import FeatureUnion
 from classifier.artifact import ArtifactStore, LoadedModel
 from classifier.errors import ArtifactError, InvalidInput
 from classifier.featurizer import Featurizer
+from classifier.pooling import POOLINGS, pool
 from classifier.screening import abstain_reason
 
 CHUNK = 2048  # texts vectorised at once: bounds memory whatever the batch size
@@ -89,6 +90,10 @@ class Predictor:
             raise ArtifactError(f"model version {model.version!r} has {len(estimators)} outputs "
                                 f"but its manifest names {len(self.labels)} labels")
         self.thresholds = np.array([manifest["thresholds"][label] for label in self.labels])
+        self.pooling: str = manifest.get("pooling", "paragraph")
+        if self.pooling not in POOLINGS:
+            raise ArtifactError(f"model version {model.version!r} asks for pooling {self.pooling!r}; "
+                                f"this coopclf knows {', '.join(POOLINGS)}")
         # One (features x labels) matrix: a batch is scored with a single sparse product.
         self.coef = np.ascontiguousarray(
             np.vstack([e.coef_.ravel() for e in estimators]).T, dtype=np.float64)
@@ -138,8 +143,12 @@ class Predictor:
         texts = _check_texts(texts)
         out = np.empty((len(texts), len(self.labels)))
         for start in range(0, len(texts), CHUNK):
-            out[start:start + CHUNK] = self._sigmoid(self._transform(texts[start:start + CHUNK]))
+            chunk = texts[start:start + CHUNK]
+            out[start:start + CHUNK] = self._pooled(chunk, self._sigmoid(self._transform(chunk)))
         return out
+
+    def _pooled(self, texts: list[str], paragraph: np.ndarray) -> np.ndarray:
+        return pool(self.pooling, texts, paragraph, lambda sentences: self._sigmoid(self._transform(sentences)))
 
     def _transform(self, texts: list[str]) -> Any:
         if self._featurizer is not None:
@@ -152,6 +161,11 @@ class Predictor:
 
     def _proba_one(self, text: str, featurizer: Featurizer) -> np.ndarray:
         """`proba([text])[0]` from the text's non-zero features, without building a sparse matrix."""
+        paragraph = self._sigmoid_one(text, featurizer)[None, :]
+        return pool(self.pooling, [text], paragraph,
+                    lambda sentences: np.vstack([self._sigmoid_one(s, featurizer) for s in sentences]))[0]
+
+    def _sigmoid_one(self, text: str, featurizer: Featurizer) -> np.ndarray:
         columns, values = featurizer.row(text)
         z = self.intercept + values @ self.coef[columns]
         return 1.0 / (1.0 + np.exp(-z))
@@ -166,7 +180,7 @@ class Predictor:
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start:start + CHUNK]
             X = self._transform(chunk)
-            proba = self._sigmoid(X)
+            proba = self._pooled(chunk, self._sigmoid(X))
             for i, text in enumerate(chunk):
                 results.append(self._one(text, proba[i], X[i] if explain else None, top_k))
         return results

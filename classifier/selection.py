@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 from classifier.errors import InvalidInput
 from classifier.pipeline import build_pipeline
+from classifier.pooling import POOLINGS, pool
 
 # "word+char+presence" rather than plain "word+char": the two tied in cross-validation on the corpus
 # of 2026-11-28 (macro-F1 0.9278 each, 6,107 paragraphs), and the presence block follows the
@@ -22,6 +23,7 @@ DEFAULT_GRID: dict[str, list[Any]] = {
     "features": ["word", "word+char+presence"],
     "C": [2.0, 8.0, 32.0],
     "min_df": [1],
+    "pooling": list(POOLINGS),
 }
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.025), 3)
 # F1 is averaged over this many grid steps either side before the best threshold is taken. On this
@@ -55,6 +57,7 @@ class Selection:
     folds: int
     candidates: list[dict[str, Any]] = field(default_factory=list)
     reason: str = ""
+    pooling: str = "paragraph"  # how a paragraph's score is formed (classifier.pooling)
 
 
 def best_threshold(y_true: np.ndarray, proba: np.ndarray) -> LabelScore:
@@ -79,22 +82,31 @@ def best_threshold(y_true: np.ndarray, proba: np.ndarray) -> LabelScore:
 def out_of_fold_proba(
     texts: Sequence[str], Y: np.ndarray, grid: dict[str, list[Any]], folds: int, seed: int
 ) -> dict[tuple[Any, ...], np.ndarray]:
-    """Out-of-fold probabilities for every grid point; features are fitted once per fold."""
+    """Out-of-fold probabilities for every grid point; features are fitted once per fold.
+
+    Keys are (features, C, min_df, pooling); a grid without "pooling" scores whole paragraphs.
+    """
     splitter = MultilabelStratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     texts_arr = np.asarray(texts, dtype=object)
+    poolings = grid.get("pooling", ["paragraph"])
     results: dict[tuple[Any, ...], np.ndarray] = {}
     for features, min_df in itertools.product(grid["features"], grid["min_df"]):
-        for C in grid["C"]:
-            results[(features, C, min_df)] = np.zeros(Y.shape, dtype=np.float64)
+        for C, pooling in itertools.product(grid["C"], poolings):
+            results[(features, C, min_df, pooling)] = np.zeros(Y.shape, dtype=np.float64)
         for train, test in splitter.split(np.zeros(len(Y)), Y):
             template = build_pipeline(features=features, min_df=min_df, seed=seed)
             vectoriser = clone(template.named_steps["features"])
             X_train = vectoriser.fit_transform(texts_arr[train])
             X_test = vectoriser.transform(texts_arr[test])
+            test_texts = list(texts_arr[test])
             for C in grid["C"]:
                 model = clone(template.named_steps["classifier"]).set_params(estimator__C=C)
                 model.fit(X_train, Y[train])
-                results[(features, C, min_df)][test] = model.predict_proba(X_test)
+                paragraph = model.predict_proba(X_test)
+                for pooling in poolings:
+                    results[(features, C, min_df, pooling)][test] = pool(
+                        pooling, test_texts, paragraph,
+                        lambda sentences: model.predict_proba(vectoriser.transform(sentences)))
     return results
 
 
@@ -112,10 +124,11 @@ def select_model(
     _check_labels(Y, labels, folds)
     oof = out_of_fold_proba(texts, Y, grid, folds, seed)
     scored = []
-    for (features, C, min_df), proba in oof.items():
+    for (features, C, min_df, pooling), proba in oof.items():
         per_label = {label: best_threshold(Y[:, j], proba[:, j]) for j, label in enumerate(labels)}
         macro = float(np.mean([s.f1 for s in per_label.values()]))
-        scored.append(({"features": features, "C": C, "min_df": min_df}, per_label, round(macro, 4)))
+        scored.append(({"features": features, "C": C, "min_df": min_df, "pooling": pooling},
+                       per_label, round(macro, 4)))
     best = max(scored, key=lambda s: s[2])
     reason = f"highest cross-validated macro-F1 ({best[2]:.4f})"
     if best[0]["features"] != "word":
@@ -126,7 +139,8 @@ def select_model(
                 reason = (f"word-only features within {SIMPLER_MARGIN} of the best macro-F1 "
                           f"({runner_up[2]:.4f} vs {best[2]:.4f}) and much faster to serve")
                 best = runner_up
-    params, per_label, macro = best
+    chosen, per_label, macro = best
+    params = {key: value for key, value in chosen.items() if key != "pooling"}
     return Selection(
         params=params,
         thresholds={label: score.threshold for label, score in per_label.items()},
@@ -135,6 +149,7 @@ def select_model(
         folds=folds,
         candidates=[p | {"macro_f1": m} for p, _, m in scored],
         reason=reason,
+        pooling=chosen["pooling"],
     )
 
 

@@ -1,4 +1,4 @@
-"""Split an article into paragraphs, keeping each paragraph's character offsets."""
+"""Split an article into paragraphs (keeping their character offsets) and a paragraph into sentences."""
 
 from __future__ import annotations
 
@@ -75,3 +75,9 @@ def split_paragraphs(document: str, *, max_words: int = MAX_WORDS) -> list[Parag
         s = start + lead
         paragraphs.append(Paragraph(len(paragraphs), stripped, s, s + len(stripped)))
     return paragraphs
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a paragraph, cut where a full stop, ! or ? is followed by a capital or digit."""
+    cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    return [piece for piece in (text[a:b].strip() for a, b in zip(cuts, cuts[1:])) if piece]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.selection import best_threshold
+from classifier.selection import best_threshold, select_model
+from tests.conftest import TINY_CSV
+from training.ingest import load_dataset
 
 
 @pytest.mark.parametrize(("negative", "positive", "expected"), [
@@ -42,3 +44,13 @@ def test_a_spike_at_either_end_of_the_grid_is_not_chosen(spike: float) -> None:
         proba = np.concatenate([np.full(20, 0.96), np.full(10, 0.95), np.full(40, 0.5)])
     score = best_threshold(y, proba)
     assert score.threshold != pytest.approx(spike)
+
+
+def test_pooling_is_chosen_by_cross_validation_like_any_parameter() -> None:
+    dataset = load_dataset([TINY_CSV])
+    grid = {"features": ["word"], "C": [8.0], "min_df": [1], "pooling": ["paragraph", "sentence-mean"]}
+    selection = select_model(dataset.texts, dataset.matrix(), dataset.label_set, grid=grid, folds=3)
+    by_pooling = {c["pooling"]: c["macro_f1"] for c in selection.candidates}
+    assert set(by_pooling) == {"paragraph", "sentence-mean"}
+    assert by_pooling[selection.pooling] == max(by_pooling.values()) == selection.macro_f1
+    assert "pooling" not in selection.params

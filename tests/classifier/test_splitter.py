@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.splitter import split_paragraphs
+from classifier.splitter import split_paragraphs, split_sentences
 
 
 def _check_offsets(document: str) -> list[str]:
@@ -46,3 +46,18 @@ def test_very_long_block_is_cut_at_sentence_ends() -> None:
     assert all(len(t.split()) <= 250 for t in texts)
     assert all(t.endswith(".") for t in texts)
     assert sum(len(t.split()) for t in texts) == len(document.split())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Talks began. They ended at noon!", ["Talks began.", "They ended at noon!"]),
+        ("Is it over? 2024 was a record year.", ["Is it over?", "2024 was a record year."]),
+        ('He said "no." Then he left.', ['He said "no."', "Then he left."]),
+        ("Exports rose 3.5 percent. e.g. not a new sentence", ["Exports rose 3.5 percent. e.g. not a new sentence"]),
+        ("One sentence without an end", ["One sentence without an end"]),
+        ("", []),
+    ],
+)
+def test_sentences(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected

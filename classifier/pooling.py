@@ -1,0 +1,46 @@
+"""Sentence pooling: a paragraph's score blended with the score of its most telling sentence.
+
+The guideline labels an area named once, however long the paragraph. A whole-paragraph score
+dilutes a lone mention in a long speech; the best sentence's score does not, but alone it misses
+areas spread over several sentences. "sentence-mean" averages the two, per label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from classifier.splitter import split_sentences
+
+POOLINGS = ("paragraph", "sentence-mean")
+# Fragments shorter than this ("Mr. Smith", "No.") are not sentences worth scoring alone.
+MIN_SENTENCE_WORDS = 3
+
+
+def sentence_rows(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Every sentence of every text that has two or more, with the index of the text it came from."""
+    sentences: list[str] = []
+    owners: list[int] = []
+    for i, text in enumerate(texts):
+        parts = [s for s in split_sentences(text) if len(s.split()) >= MIN_SENTENCE_WORDS]
+        if len(parts) >= 2:
+            sentences.extend(parts)
+            owners.extend([i] * len(parts))
+    return sentences, np.asarray(owners, dtype=np.intp)
+
+
+def pool(pooling: str, texts: Sequence[str], paragraph: np.ndarray,
+         score: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """Pooled probabilities for `texts`, given their whole-text probabilities and a scorer for sentences."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+    if pooling == "paragraph":
+        return paragraph
+    sentences, owners = sentence_rows(texts)
+    best = paragraph.copy()  # a one-sentence text is its own best sentence
+    if sentences:
+        per_sentence = score(sentences)
+        best[np.unique(owners)] = 0.0
+        np.maximum.at(best, owners, per_sentence)
+    return (paragraph + best) / 2

@@ -1,0 +1,97 @@
+"""Sentence pooling: which sentences are scored and how their scores join the paragraph's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier.artifact import ArtifactStore
+from classifier.errors import ArtifactError
+from classifier.pooling import pool, sentence_rows
+from classifier.predictor import Predictor
+from tests.conftest import train_tiny
+
+LONG = ("The delegation toured the old harbour and the new library. The ministers spoke about "
+        "schools, hospitals and the coming elections. They praised the long friendship between "
+        "their peoples. Customs officers seized cocaine hidden in a fruit shipment at the port. "
+        "A dinner at the palace closed the visit.")
+
+
+@pytest.mark.parametrize(("texts", "sentences", "owners"), [
+    (["One sentence only, however long it runs."], [], []),
+    (["First full sentence here. Second full sentence here."],
+     ["First full sentence here.", "Second full sentence here."], [0, 0]),
+    (["Too short. Only one real sentence remains here."], [], []),  # fragments are not scored
+    (["Single.", "It rained all day. The match went ahead anyway!"],
+     ["It rained all day.", "The match went ahead anyway!"], [1, 1]),
+])
+def test_sentence_rows_come_from_texts_with_two_or_more_sentences(
+        texts: list[str], sentences: list[str], owners: list[int]) -> None:
+    found, found_owners = sentence_rows(texts)
+    assert found == sentences
+    assert found_owners.tolist() == owners
+
+
+def _score_by_length(sentences: list[str]) -> np.ndarray:
+    """A stand-in scorer: one label, the sentence's word count over 10."""
+    return np.array([[len(s.split()) / 10] for s in sentences])
+
+
+def test_paragraph_pooling_returns_the_paragraph_scores() -> None:
+    paragraph = np.array([[0.3], [0.6]])
+    assert pool("paragraph", ["A b c. D e f.", "G h i."], paragraph, _score_by_length) is paragraph
+
+
+def test_sentence_mean_averages_the_paragraph_and_its_best_sentence() -> None:
+    texts = ["Two three four. One two three four five six.", "A lone sentence of seven words here."]
+    paragraph = np.array([[0.1], [0.2]])
+    pooled = pool("sentence-mean", texts, paragraph, _score_by_length)
+    # text 0: best sentence has 6 words -> 0.6; text 1 has one sentence, so it keeps its score
+    assert pooled[:, 0] == pytest.approx([(0.1 + 0.6) / 2, 0.2])
+
+
+def test_unknown_pooling_is_refused() -> None:
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        pool("sentence-max", ["A b c."], np.zeros((1, 1)), _score_by_length)
+
+
+@pytest.fixture(scope="module")
+def pooled_predictor(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
+    root = tmp_path_factory.mktemp("pooled")
+    train_tiny(root, grid={"features": ["word+char+presence"], "C": [8.0], "min_df": [1],
+                           "pooling": ["sentence-mean"]})
+    return Predictor.load(root)
+
+
+def test_a_pooled_model_records_its_pooling(pooled_predictor: Predictor) -> None:
+    assert pooled_predictor.manifest["pooling"] == "sentence-mean"
+    assert pooled_predictor.pooling == "sentence-mean"
+    assert "pooling" not in pooled_predictor.manifest["params"]
+
+
+def test_a_pooled_model_scores_like_its_pipeline_pooled(pooled_predictor: Predictor) -> None:
+    texts = [LONG, "Hotel occupancy reached a record as tourists returned to the coast."]
+    pipeline = pooled_predictor.pipeline
+    expected = pool("sentence-mean", texts, pipeline.predict_proba(texts), pipeline.predict_proba)
+    assert np.allclose(pooled_predictor.proba(texts), expected, atol=1e-6)
+    for text, row in zip(texts, expected):  # one text takes the direct scoring path
+        assert np.allclose(list(pooled_predictor.predict([text])[0].scores.values()), row, atol=1e-4)
+
+
+def test_one_mention_in_a_long_paragraph_counts_more_when_pooled(pooled_predictor: Predictor) -> None:
+    j = pooled_predictor.labels.index("narcotics")
+    whole = pooled_predictor.pipeline.predict_proba([LONG])[0, j]
+    assert pooled_predictor.proba([LONG])[0, j] > whole
+
+
+def test_a_manifest_asking_for_an_unknown_pooling_is_refused(tiny_artifacts: Path) -> None:
+    store = ArtifactStore(tiny_artifacts)
+    path = tiny_artifacts / store.current() / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["pooling"] = "attention"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="pooling 'attention'"):
+        Predictor(store.load())
