@@ -132,6 +132,7 @@ def register(app: Flask, state: ServiceState) -> None:
             "thresholds": served.thresholds, "trained_at": manifest.get("created_at"),
             "data_hash": served.data_hash, "training_data": manifest.get("training_data", []),
             "metrics": metrics_, "params": manifest.get("params", {}),
+            "pooling": served.predictor.pooling,
             "environment": manifest.get("environment", {}), "model_sha256": manifest["model_sha256"],
         })
 

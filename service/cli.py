@@ -11,6 +11,7 @@ from pathlib import Path
 
 from classifier.errors import CoopclfError
 from classifier.pipeline import FEATURE_SETS
+from classifier.pooling import POOLINGS
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -31,6 +32,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     grid = dict(DEFAULT_GRID)
     if args.features:
         grid["features"] = [args.features]
+    if args.pooling:
+        grid["pooling"] = [args.pooling]
     result = train(
         args.data,
         artifacts=args.artifacts,
@@ -44,7 +47,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         log=lambda message: print(message, file=sys.stderr),
     )
-    print(f"cross-validated macro-F1 {result.selection.macro_f1:.4f} with {result.selection.params}")
+    print(f"cross-validated macro-F1 {result.selection.macro_f1:.4f} with "
+          f"{result.selection.params | {'pooling': result.selection.pooling}}")
     for label, score in result.selection.per_label.items():
         print(f"  {label:<24} f1 {score.f1:.3f}  threshold {score.threshold:.3f}")
     if result.candidate_metrics:
@@ -213,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", metavar="A,B,...", help="label set of a `labels` column (default: the six areas)")
     p.add_argument("--skip-invalid", action="store_true", help="skip invalid rows instead of stopping")
     p.add_argument("--features", choices=list(FEATURE_SETS), help="fix the feature set instead of choosing by CV")
+    p.add_argument("--pooling", choices=list(POOLINGS),
+                   help="fix how a paragraph's score is formed instead of choosing by CV")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _artifacts_option(p)

@@ -150,6 +150,7 @@ class ModelInfo(BaseModel):
     training_data: list[dict[str, Any]] = Field(description="source files with their SHA-256 and rows")
     metrics: dict[str, Any] = Field(description="`cv`: cross-validated, `holdout`: held-out gate metrics")
     params: dict[str, Any]
+    pooling: str = Field(description="how a paragraph's score is formed: `paragraph` or `sentence-mean`")
     environment: dict[str, str]
     model_sha256: str
 

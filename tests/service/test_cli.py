@@ -31,12 +31,14 @@ def test_help_explains_every_command(capsys: pytest.CaptureFixture[str], command
     assert "usage: coopclf" in out and "--help" in out
 
 
-def test_train_then_list_models(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("pooling", ["paragraph", "sentence-mean"])
+def test_train_then_list_models(capsys: pytest.CaptureFixture[str], tmp_path: Path, pooling: str) -> None:
     code, out, err = run(capsys, "train", "--data", str(TINY_CSV), "--artifacts", str(tmp_path),
-                         "--features", "word", "--folds", "3")
+                         "--features", "word", "--pooling", pooling, "--folds", "3")
     assert code == 0, err
     version = ArtifactStore(tmp_path).current()
     assert f"version {version} promoted to current" in out
+    assert ArtifactStore(tmp_path).load(version).manifest["pooling"] == pooling
     code, out, _ = run(capsys, "models", "list", "--artifacts", str(tmp_path))
     assert code == 0 and out.startswith(f"* {version}")
 

@@ -86,6 +86,7 @@ def test_model_metadata_comes_from_the_manifest(client: FlaskClient, tiny_predic
     assert body["metrics"]["cv"]["macro_f1"] == manifest["cv_metrics"]["macro_f1"]
     assert body["metrics"]["holdout"] == manifest["holdout_metrics"]
     assert body["training_data"] == manifest["training_data"]
+    assert body["pooling"] == manifest["pooling"]
     assert body["thresholds"] == pytest.approx(manifest["thresholds"], abs=1e-4)
 
 
