@@ -1,5 +1,8 @@
 """Batch-scoring benchmark: `coopclf score` with 1 and 2 jobs vs the in-process Predictor and a naive script.
 
+The naive script reads the CSV with the csv module and scores with the pipeline's scikit-learn
+predict_proba, pooled over sentences as the model's manifest asks, so its labels equal coopclf's.
+
     python benchmarks/batch.py [--rows 1000000] [--artifacts DIR] [--workdir DIR]
 
 Prints one line per measurement and, last, one JSON object with every figure.
@@ -26,14 +29,17 @@ from classifier.predictor import Predictor  # noqa: E402
 
 NAIVE = r'''
 import csv, sys, joblib, numpy as np, json
+from classifier.pooling import pool
 model_dir, src, dst, labels, thresholds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(","), json.loads(sys.argv[5])
+pooling = sys.argv[6]
 pipeline = joblib.load(f"{model_dir}/model.joblib")
 t = np.array([thresholds[l] for l in labels])
 with open(src, newline="") as fin, open(dst, "w", newline="") as fout:
     reader, writer = csv.DictReader(fin), csv.writer(fout)
     writer.writerow(["id", "labels", *labels])
     def flush(rows):
-        proba = pipeline.predict_proba([r["text"] for r in rows])
+        texts = [r["text"] for r in rows]
+        proba = pool(pooling, texts, pipeline.predict_proba(texts), pipeline.predict_proba)
         for r, p in zip(rows, proba):
             writer.writerow([r["id"], ";".join(l for l, x, th in zip(labels, p, t) if x >= th), *np.round(p, 4)])
     chunk = []
@@ -86,10 +92,10 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def run_measured(argv: list[str]) -> tuple[float, float]:
+def run_measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Run a command; return (seconds, peak RSS in MB of its whole process tree)."""
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peak = 0.0
     while process.poll() is None:
         peak = max(peak, tree_rss_mb(process.pid))
@@ -138,7 +144,8 @@ def main() -> None:
 
     seconds, naive_peak = run_measured([
         sys.executable, "-c", NAIVE, str(store.root / predictor.version), str(source), str(work / "naive.csv"),
-        ",".join(predictor.labels), json.dumps(predictor.manifest["thresholds"])])
+        ",".join(predictor.labels), json.dumps(predictor.manifest["thresholds"]), predictor.pooling],
+        env=os.environ | {"PYTHONPATH": str(REPO)})
     results["naive_rows_per_s"] = round(args.rows / seconds, 1)
     print(f"naive csv + predict_proba script: {args.rows / seconds:,.0f} rows/s, peak RSS {naive_peak:,.0f} MB")
 

@@ -7,7 +7,8 @@ Measures, in one run, on loopback only:
     1, 8 and 64, and paragraphs/s of 100-paragraph requests; RSS and PSS of master and workers;
   * the in-process Predictor on the same texts, in as many processes as there are workers;
   * the app a user would otherwise write: ~20 lines of Flask calling the same model's
-    scikit-learn predict_proba, under the same gunicorn settings (service/gunicorn.conf.py).
+    scikit-learn predict_proba (pooled over sentences as the manifest asks, so the labels are
+    coopclf's), under the same gunicorn settings (service/gunicorn.conf.py).
 The load generator is wrk (Debian package `wrk`), run with one thread; without it a Python
 generator is used, which needs far more CPU and so understates the server.
 Prints one line per measurement and, last, one JSON object with every figure.
@@ -45,19 +46,21 @@ NAIVE_APP = r'''
 import json, os
 import joblib
 from flask import Flask, jsonify, request
+from classifier.pooling import pool
 
 root = os.environ["NAIVE_ARTIFACTS"]
 version = open(os.path.join(root, "CURRENT")).read().strip()
 pipeline = joblib.load(os.path.join(root, version, "model.joblib"))
 manifest = json.load(open(os.path.join(root, version, "manifest.json")))
 labels, thresholds = manifest["labels"], manifest["thresholds"]
+pooling = manifest.get("pooling", "paragraph")
 app = Flask(__name__)
 
 
 @app.post("/v1/classify")
 def classify():
     text = request.get_json()["text"]
-    proba = pipeline.predict_proba([text])[0]
+    proba = pool(pooling, [text], pipeline.predict_proba([text]), pipeline.predict_proba)[0]
     return jsonify({"labels": [l for l, p in zip(labels, proba) if p >= thresholds[l]],
                     "scores": {l: round(float(p), 4) for l, p in zip(labels, proba)},
                     "model_version": version})

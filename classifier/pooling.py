@@ -14,12 +14,12 @@ import numpy as np
 from classifier.splitter import split_sentences
 
 POOLINGS = ("paragraph", "sentence-mean")
-# Fragments shorter than this ("Mr. Smith", "No.") are not sentences worth scoring alone.
+# Shorter pieces ("Why?", "(Item 4.)") say too little to be scored on their own.
 MIN_SENTENCE_WORDS = 3
 
 
 def sentence_rows(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """Every sentence of every text that has two or more, with the index of the text it came from."""
+    """The sentences of at least MIN_SENTENCE_WORDS words of each text that has two or more, and their text's index."""
     sentences: list[str] = []
     owners: list[int] = []
     for i, text in enumerate(texts):
@@ -30,17 +30,24 @@ def sentence_rows(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     return sentences, np.asarray(owners, dtype=np.intp)
 
 
-def pool(pooling: str, texts: Sequence[str], paragraph: np.ndarray,
-         score: Callable[[list[str]], np.ndarray]) -> np.ndarray:
-    """Pooled probabilities for `texts`, given their whole-text probabilities and a scorer for sentences."""
+def combine(pooling: str, paragraph: np.ndarray, sentence: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """Pooled probabilities from the texts' own and their sentences' (the rows `sentence_rows` gave)."""
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
     if pooling == "paragraph":
         return paragraph
-    sentences, owners = sentence_rows(texts)
-    best = paragraph.copy()  # a one-sentence text is its own best sentence
-    if sentences:
-        per_sentence = score(sentences)
+    best = paragraph.copy()  # a text without sentence rows is its own best sentence
+    if len(owners):
         best[np.unique(owners)] = 0.0
-        np.maximum.at(best, owners, per_sentence)
+        np.maximum.at(best, owners, sentence)
     return (paragraph + best) / 2
+
+
+def pool(pooling: str, texts: Sequence[str], paragraph: np.ndarray,
+         score: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """Pooled probabilities for `texts`, given their whole-text probabilities and a scorer for sentences."""
+    if pooling == "paragraph":
+        return paragraph
+    sentences, owners = sentence_rows(texts)
+    scores = score(sentences) if sentences else np.empty((0, paragraph.shape[1]))
+    return combine(pooling, paragraph, scores, owners)

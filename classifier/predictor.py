@@ -19,7 +19,9 @@ from classifier.featurizer import Featurizer
 from classifier.pooling import POOLINGS, pool
 from classifier.screening import abstain_reason
 
-CHUNK = 2048  # texts vectorised at once: bounds memory whatever the batch size
+CHUNK = 2048  # texts vectorised at once (and then their sentences): bounds memory whatever the batch size
+# Up to this many sentences of one text are scored one by one; more are cheaper as one sparse matrix.
+ONE_BY_ONE_SENTENCES = 16
 
 
 @dataclass(frozen=True)
@@ -162,8 +164,12 @@ class Predictor:
     def _proba_one(self, text: str, featurizer: Featurizer) -> np.ndarray:
         """`proba([text])[0]` from the text's non-zero features, without building a sparse matrix."""
         paragraph = self._sigmoid_one(text, featurizer)[None, :]
-        return pool(self.pooling, [text], paragraph,
-                    lambda sentences: np.vstack([self._sigmoid_one(s, featurizer) for s in sentences]))[0]
+        return pool(self.pooling, [text], paragraph, lambda sentences: self._score_sentences(sentences, featurizer))[0]
+
+    def _score_sentences(self, sentences: list[str], featurizer: Featurizer) -> np.ndarray:
+        if len(sentences) > ONE_BY_ONE_SENTENCES:
+            return self._sigmoid(featurizer.transform(sentences))
+        return np.vstack([self._sigmoid_one(s, featurizer) for s in sentences])
 
     def _sigmoid_one(self, text: str, featurizer: Featurizer) -> np.ndarray:
         columns, values = featurizer.row(text)

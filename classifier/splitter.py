@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
 MAX_WORDS = 250
 _BLANK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
+# A full stop that ends a title or an initial ("Mr.", "Gen.", "J.", "U.S.") rather than a sentence.
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(\"'“‘])(?:[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]|Mr|Mrs|Ms|Dr|Prof|St|Gen|Lt|Col|Capt|Sgt|Maj|Adm|"
+    r"Gov|Sen|Rep|Rev|Hon|Jr|Sr|No|Nos|vs|approx|Fr|Mt|Ft)\.$")
 _TERMINAL = re.compile(r"[.!?:;\"'”’)]\s*$")
 
 
@@ -78,6 +83,7 @@ def split_paragraphs(document: str, *, max_words: int = MAX_WORDS) -> list[Parag
 
 
 def split_sentences(text: str) -> list[str]:
-    """The sentences of a paragraph, cut where a full stop, ! or ? is followed by a capital or digit."""
-    cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
-    return [piece for piece in (text[a:b].strip() for a, b in zip(cuts, cuts[1:])) if piece]
+    """The sentences of a paragraph: cut after . ! ? or … before a capital or digit, not after an abbreviation."""
+    cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)
+                  if not _ABBREVIATION.search(text, max(0, m.start() - 16), m.start() + 1)] + [len(text)]
+    return [piece for piece in (text[a:b].strip() for a, b in itertools.pairwise(cuts)) if piece]

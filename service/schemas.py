@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from classifier.pooling import POOLINGS
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -150,7 +152,7 @@ class ModelInfo(BaseModel):
     training_data: list[dict[str, Any]] = Field(description="source files with their SHA-256 and rows")
     metrics: dict[str, Any] = Field(description="`cv`: cross-validated, `holdout`: held-out gate metrics")
     params: dict[str, Any]
-    pooling: str = Field(description="how a paragraph's score is formed: `paragraph` or `sentence-mean`")
+    pooling: Literal[POOLINGS] = Field(description="how a paragraph's score is formed")
     environment: dict[str, str]
     model_sha256: str
 

@@ -10,7 +10,7 @@ import pytest
 
 from classifier.artifact import ArtifactStore
 from classifier.errors import ArtifactError
-from classifier.pooling import pool, sentence_rows
+from classifier.pooling import combine, pool, sentence_rows
 from classifier.predictor import Predictor
 from tests.conftest import train_tiny
 
@@ -51,6 +51,18 @@ def test_sentence_mean_averages_the_paragraph_and_its_best_sentence() -> None:
     pooled = pool("sentence-mean", texts, paragraph, _score_by_length)
     # text 0: best sentence has 6 words -> 0.6; text 1 has one sentence, so it keeps its score
     assert pooled[:, 0] == pytest.approx([(0.1 + 0.6) / 2, 0.2])
+
+
+def test_the_best_sentence_counts_even_when_it_scores_below_the_paragraph() -> None:
+    # three texts, two labels; texts 0 and 2 have sentence rows (owners not adjacent), text 1 has none
+    paragraph = np.array([[0.8, 0.2], [0.5, 0.5], [0.4, 0.1]])
+    sentence = np.array([[0.3, 0.9], [0.6, 0.7], [0.1, 0.1], [0.2, 0.3]])
+    owners = np.array([0, 2, 0, 2])
+    pooled = combine("sentence-mean", paragraph, sentence, owners)
+    expected = np.array([[(0.8 + 0.3) / 2, (0.2 + 0.9) / 2],
+                         [0.5, 0.5],
+                         [(0.4 + 0.6) / 2, (0.1 + 0.7) / 2]])
+    assert pooled == pytest.approx(expected)
 
 
 def test_unknown_pooling_is_refused() -> None:
@@ -95,3 +107,14 @@ def test_a_manifest_asking_for_an_unknown_pooling_is_refused(tiny_artifacts: Pat
     path.write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="pooling 'attention'"):
         Predictor(store.load())
+
+
+def test_a_manifest_without_pooling_scores_whole_paragraphs(tiny_artifacts: Path) -> None:
+    store = ArtifactStore(tiny_artifacts)
+    path = tiny_artifacts / store.current() / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest.pop("pooling")
+    path.write_text(json.dumps(manifest))
+    predictor = Predictor(store.load())
+    assert predictor.pooling == "paragraph"
+    assert np.allclose(predictor.proba([LONG]), predictor.pipeline.predict_proba([LONG]), atol=1e-6)

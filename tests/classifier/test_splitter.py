@@ -56,6 +56,10 @@ def test_very_long_block_is_cut_at_sentence_ends() -> None:
         ('He said "no." Then he left.', ['He said "no."', "Then he left."]),
         ("Exports rose 3.5 percent. e.g. not a new sentence", ["Exports rose 3.5 percent. e.g. not a new sentence"]),
         ("One sentence without an end", ["One sentence without an end"]),
+        ("Mr. Naqvi met Gen. Rashid. Talks followed.", ["Mr. Naqvi met Gen. Rashid.", "Talks followed."]),
+        ("The U.S. Coast Guard seized cocaine. J. K. Smith said so.",
+         ["The U.S. Coast Guard seized cocaine.", "J. K. Smith said so."]),
+        ("No. 10 declined to comment. It rained.", ["No. 10 declined to comment.", "It rained."]),
         ("", []),
     ],
 )
