@@ -121,3 +121,28 @@ def test_adding_an_area_adds_its_label(shipped: Predictor, base: str, addition: 
     assert label not in before.labels
     assert label in after.labels
     assert after.scores[label] > before.scores[label]
+
+
+SPEECH = ("Mr. President, allow me to congratulate you on your election and to thank your predecessor "
+          "for his steady leadership of this Assembly. Our small nation has come a long way since "
+          "independence, and we are proud of what our people have built with their own hands. {} "
+          "We still face rising seas, costly loans and a world that too often forgets the smallest "
+          "states when the big decisions are taken. We ask for a fairer voice in the Security Council "
+          "and for climate finance that arrives when it is promised, not years later. We will keep "
+          "working with every partner that respects our sovereignty and our choices.")
+ONE_MENTION = [
+    ("Extremist cells that plotted attacks on our churches have been dismantled.", "counterterrorism"),
+    ("Young women lured abroad by false job offers and sold into forced labour need our protection.",
+     "human_trafficking"),
+    ("Cocaine shipments crossing our waters corrupt officials and poison our youth.", "narcotics"),
+    ("High tariffs on our coffee and fish still keep us out of the richest markets.", "trade"),
+    ("Hackers froze the servers of our finance ministry for a week last spring.", "information_technology"),
+    ("Our beaches and reefs drew a record number of holidaymakers this year.", "tourism"),
+]
+
+
+@pytest.mark.parametrize(("sentence", "label"), ONE_MENTION)
+def test_one_mention_in_a_long_speech_paragraph_counts(shipped: Predictor, sentence: str, label: str) -> None:
+    without, with_mention = shipped.predict([SPEECH.format(""), SPEECH.format(sentence)])
+    assert without.labels == ()
+    assert label in with_mention.labels
