@@ -62,6 +62,11 @@ class Selection:
     reason: str = ""
     pooling: str = "paragraph"  # how a paragraph's score is formed (classifier.pooling)
 
+    @property
+    def choice(self) -> dict[str, Any]:
+        """Everything cross-validation chose but the thresholds: the pipeline's params and the pooling."""
+        return self.params | {"pooling": self.pooling}
+
 
 def best_threshold(y_true: np.ndarray, proba: np.ndarray) -> LabelScore:
     """The threshold on `proba` with the best F1 averaged over its neighbours (ties go to the lower one)."""
@@ -148,23 +153,24 @@ def choose(scored: list[tuple[dict[str, Any], Any, float]]) -> tuple[tuple[dict[
     """The best (params, per-label scores, macro-F1) candidate, preferring cheaper ones within a margin."""
     best = max(scored, key=lambda s: s[2])
     reason = f"highest cross-validated macro-F1 ({best[2]:.4f})"
-    if best[0].get("pooling", "paragraph") != "paragraph":
-        plain = [s for s in scored if s[0].get("pooling", "paragraph") == "paragraph"]
-        if plain:
-            runner_up = max(plain, key=lambda s: s[2])
-            if runner_up[2] >= best[2] - POOLING_MARGIN:
-                reason = (f"paragraph scores within {POOLING_MARGIN} of the best macro-F1 "
-                          f"({runner_up[2]:.4f} vs {best[2]:.4f}) and about half the work")
-                best = runner_up
+    if best[0]["pooling"] != "paragraph":
+        best, reason = _cheaper(scored, best, reason, {"pooling": "paragraph"}, POOLING_MARGIN,
+                                "paragraph scores", "about half the work")
     if best[0]["features"] != "word":
-        pooling = best[0].get("pooling", "paragraph")
-        simpler = [s for s in scored if s[0]["features"] == "word" and s[0].get("pooling", "paragraph") == pooling]
-        if simpler:
-            runner_up = max(simpler, key=lambda s: s[2])
-            if runner_up[2] >= best[2] - SIMPLER_MARGIN:
-                reason = (f"word-only features within {SIMPLER_MARGIN} of the best macro-F1 "
-                          f"({runner_up[2]:.4f} vs {best[2]:.4f}) and much faster to serve")
-                best = runner_up
+        best, reason = _cheaper(scored, best, reason, {"features": "word", "pooling": best[0]["pooling"]},
+                                SIMPLER_MARGIN, "word-only features", "much faster to serve")
+    return best, reason
+
+
+def _cheaper(scored: list[tuple[dict[str, Any], Any, float]], best: tuple[dict[str, Any], Any, float], reason: str,
+             match: dict[str, Any], margin: float, what: str, why: str) -> tuple[tuple[dict[str, Any], Any, float], str]:
+    """The best candidate whose params include `match`, if within `margin` of `best`; else `best` unchanged."""
+    cheaper = [s for s in scored if s[0].items() >= match.items()]
+    if cheaper:
+        runner_up = max(cheaper, key=lambda s: s[2])
+        if runner_up[2] >= best[2] - margin:
+            return runner_up, (f"{what} within {margin} of the best macro-F1 "
+                               f"({runner_up[2]:.4f} vs {best[2]:.4f}) and {why}")
     return best, reason
 
 

@@ -47,8 +47,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         log=lambda message: print(message, file=sys.stderr),
     )
-    print(f"cross-validated macro-F1 {result.selection.macro_f1:.4f} with "
-          f"{result.selection.params | {'pooling': result.selection.pooling}}")
+    print(f"cross-validated macro-F1 {result.selection.macro_f1:.4f} with {result.selection.choice}")
     for label, score in result.selection.per_label.items():
         print(f"  {label:<24} f1 {score.f1:.3f}  threshold {score.threshold:.3f}")
     if result.candidate_metrics:

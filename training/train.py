@@ -84,7 +84,7 @@ def train(
     log(f"training on {len(train_set.texts)}, gate evaluated on {len(held.texts)} held-out paragraphs")
     Y = train_set.matrix()
     selection = select_model(train_set.texts, Y, dataset.label_set, grid=grid, folds=folds, seed=seed)
-    log(f"cross-validation chose {selection.params | {'pooling': selection.pooling}}: {selection.reason}")
+    log(f"cross-validation chose {selection.choice}: {selection.reason}")
     pipeline = build_pipeline(**selection.params, seed=seed).fit(train_set.texts, Y)
     manifest: dict[str, Any] = {
         "labels": list(dataset.label_set),
