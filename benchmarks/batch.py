@@ -22,14 +22,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from classifier.artifact import ArtifactStore  # noqa: E402
-from classifier.predictor import Predictor  # noqa: E402
+from coopclf.artifact import ArtifactStore  # noqa: E402
+from coopclf.predictor import Predictor  # noqa: E402
 
 NAIVE = r'''
 import csv, sys, joblib, numpy as np, json
-from classifier.pooling import pool
+from coopclf.pooling import pool
 model_dir, src, dst, labels, thresholds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(","), json.loads(sys.argv[5])
 pooling = sys.argv[6]
 pipeline = joblib.load(f"{model_dir}/model.joblib")
@@ -126,7 +125,7 @@ def main() -> None:
     for jobs in (1, 2):
         out = work / f"out-jobs{jobs}.csv"
         out.unlink(missing_ok=True)
-        seconds, peak = run_measured([sys.executable, "-m", "service.cli", "score", str(source), "-o", str(out),
+        seconds, peak = run_measured([sys.executable, "-m", "coopclf.service.cli", "score", str(source), "-o", str(out),
                                       "--artifacts", str(store.root), "--id-column", "id", "--jobs", str(jobs)])
         results[f"jobs{jobs}_rows_per_s"] = round(args.rows / seconds, 1)
         results[f"jobs{jobs}_peak_rss_mb"] = round(peak, 1)
@@ -138,14 +137,29 @@ def main() -> None:
     for start in range(0, len(texts), 2000):
         predictor.predict(texts[start:start + 2000])
     inprocess = len(texts) / (time.perf_counter() - started)
-    del texts
     results["inprocess_rows_per_s"] = round(inprocess, 1)
     print(f"in-process Predictor.predict, chunks of 2000: {inprocess:,.0f} rows/s", flush=True)
+    # pipe() against predict() on the same texts, alternated so drift on a shared machine hits both.
+    sample = texts[:100_000]
+    predict_s = pipe_s = 0.0
+    for _ in range(3):
+        started = time.perf_counter()
+        for start in range(0, len(sample), 2000):
+            predictor.predict(sample[start:start + 2000])
+        predict_s += time.perf_counter() - started
+        started = time.perf_counter()
+        for _prediction, _context in predictor.pipe(((text, i) for i, text in enumerate(sample)), batch_size=2000):
+            pass
+        pipe_s += time.perf_counter() - started
+    del texts, sample
+    results["pipe_ratio"] = round(predict_s / pipe_s, 3)
+    print(f"Predictor.pipe over (text, context) pairs: {results['pipe_ratio']} of predict's throughput "
+          f"({3 * min(args.rows, 100_000) / pipe_s:,.0f} against {3 * min(args.rows, 100_000) / predict_s:,.0f} rows/s)",
+          flush=True)
 
     seconds, naive_peak = run_measured([
         sys.executable, "-c", NAIVE, str(store.root / predictor.version), str(source), str(work / "naive.csv"),
-        ",".join(predictor.labels), json.dumps(predictor.manifest["thresholds"]), predictor.pooling],
-        env=os.environ | {"PYTHONPATH": str(REPO)})
+        ",".join(predictor.labels), json.dumps(predictor.manifest["thresholds"]), predictor.pooling])
     results["naive_rows_per_s"] = round(args.rows / seconds, 1)
     print(f"naive csv + predict_proba script: {args.rows / seconds:,.0f} rows/s, peak RSS {naive_peak:,.0f} MB")
 

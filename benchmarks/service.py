@@ -36,17 +36,16 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from classifier.artifact import ArtifactStore, default_artifacts_dir  # noqa: E402
-from classifier.predictor import Predictor  # noqa: E402
+from coopclf.artifact import ArtifactStore, default_artifacts_dir  # noqa: E402
+from coopclf.predictor import Predictor  # noqa: E402
 
 BATCH = 100
 NAIVE_APP = r'''
 import json, os
 import joblib
 from flask import Flask, jsonify, request
-from classifier.pooling import pool
+from coopclf.pooling import pool
 
 root = os.environ["NAIVE_ARTIFACTS"]
 version = open(os.path.join(root, "CURRENT")).read().strip()
@@ -362,12 +361,12 @@ def main() -> int:
         naive_dir.mkdir()
         (naive_dir / "naive.py").write_text(NAIVE_APP)
         naive_env = clean_env(COOPCLF_PORT=str(naive_port), COOPCLF_WORKERS=str(args.workers),
-                              NAIVE_ARTIFACTS=str(artifacts), TMPDIR=str(workdir), PYTHONPATH=str(REPO))
+                              NAIVE_ARTIFACTS=str(artifacts), TMPDIR=str(workdir))
         # Both servers run throughout (the idle one sleeps), so their phases can alternate and a
         # change in background load does not favour either.
-        server = Server([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers",
+        server = Server([sys.executable, "-m", "coopclf.service.cli", "serve", "--port", str(port), "--workers",
                          str(args.workers), "--artifacts", str(artifacts)], env, port, workdir / "coopclf.log", REPO)
-        naive = Server([sys.executable, "-m", "gunicorn", "-c", str(REPO / "service" / "gunicorn.conf.py"),
+        naive = Server([sys.executable, "-m", "gunicorn", "-c", str(REPO / "service" / "http" / "gunicorn.conf.py"),
                         "--chdir", str(naive_dir), "naive:app"],
                        naive_env, naive_port, workdir / "naive.log", naive_dir)
         try:

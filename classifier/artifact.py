@@ -18,24 +18,22 @@ import joblib
 import numpy as np
 import sklearn
 
-from classifier.errors import ArtifactError
+from coopclf.errors import ArtifactError
+from coopclf.files import TMP_PREFIX, write_atomic
 
 MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
 POINTER_FILE = "CURRENT"
 HISTORY_FILE = "HISTORY"
-ENV_ARTIFACTS = "COOPCLF_ARTIFACTS"
-ENV_ALLOW_MISMATCH = "COOPCLF_ALLOW_VERSION_MISMATCH"
-_TMP_PREFIX = ".tmp-"
+ALLOW_MISMATCH_SETTING = "COOPCLF_ALLOW_VERSION_MISMATCH"
 REQUIRED_KEYS = ("version", "created_at", "labels", "thresholds", "model_sha256", "environment")
 
 
 def default_artifacts_dir() -> Path:
-    """$COOPCLF_ARTIFACTS, else the `artifacts/` directory shipped beside the packages."""
-    configured = os.environ.get(ENV_ARTIFACTS)
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parent.parent / "artifacts"
+    """The model versions shipped with coopclf (the `coopclf.artifacts` package's directory)."""
+    from coopclf import artifacts
+
+    return Path(artifacts.__file__).resolve().parent
 
 
 def sha256_file(path: Path) -> str:
@@ -64,20 +62,6 @@ class LoadedModel:
     version: str
     manifest: dict[str, Any]
     pipeline: Any
-    path: Path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so a reader sees the old or the new content, never a mix."""
-    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}.{os.getpid()}")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _minor(version: str) -> tuple[str, ...]:
@@ -87,15 +71,16 @@ def _minor(version: str) -> tuple[str, ...]:
 class ArtifactStore:
     """A directory of model versions, each `<version>/{model.joblib,manifest.json}`, plus CURRENT."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, *, allow_version_mismatch: bool = False) -> None:
         self.root = Path(root) if root is not None else default_artifacts_dir()
+        self.allow_version_mismatch = allow_version_mismatch
 
     def save(self, pipeline: Any, manifest: dict[str, Any]) -> str:
         """Write a new version atomically (temp dir + rename) and return its name; never promotes."""
         self.root.mkdir(parents=True, exist_ok=True)
         self._clean_stale_tmp()
         version = self._new_version(manifest.get("data_hash", ""))
-        tmp = self.root / f"{_TMP_PREFIX}{version}.{os.getpid()}"
+        tmp = self.root / f"{TMP_PREFIX}{version}.{os.getpid()}"
         try:
             tmp.mkdir()
             model_path = tmp / MODEL_FILE
@@ -110,7 +95,7 @@ class ArtifactStore:
                 "model_sha256": sha256_file(model_path),
                 "model_bytes": model_path.stat().st_size,
             }
-            _write_atomic(tmp / MANIFEST_FILE, (json.dumps(full, indent=2, sort_keys=False) + "\n").encode())
+            write_atomic(tmp / MANIFEST_FILE, (json.dumps(full, indent=2, sort_keys=False) + "\n").encode())
             os.rename(tmp, self.root / version)
         finally:
             if tmp.exists():
@@ -129,7 +114,7 @@ class ArtifactStore:
     def _clean_stale_tmp(self, older_than_s: float = 3600.0) -> None:
         """Remove temp dirs an interrupted run left behind (after an hour, so live runs are safe)."""
         now = time.time()
-        for path in self.root.glob(f"{_TMP_PREFIX}*"):
+        for path in self.root.glob(f"{TMP_PREFIX}*"):
             if path.is_dir() and now - path.stat().st_mtime > older_than_s:
                 shutil.rmtree(path, ignore_errors=True)
 
@@ -185,8 +170,8 @@ class ArtifactStore:
                 f"model version {version!r} was trained with scikit-learn {trained_with}, "
                 f"this environment has {sklearn.__version__}; its predictions may be wrong"
             )
-            if os.environ.get(ENV_ALLOW_MISMATCH) != "1":
-                raise ArtifactError(message + f" (set {ENV_ALLOW_MISMATCH}=1 to load it anyway, or retrain)")
+            if not self.allow_version_mismatch:
+                raise ArtifactError(message + f" (set {ALLOW_MISMATCH_SETTING}=1 to load it anyway, or retrain)")
             warnings.warn(message, RuntimeWarning, stacklevel=2)
         return manifest
 
@@ -204,7 +189,7 @@ class ArtifactStore:
             pipeline = joblib.load(path / MODEL_FILE)
         except Exception as exc:  # unpickling can fail in many library-specific ways
             raise ArtifactError(f"{path / MODEL_FILE}: could not be loaded ({exc})") from exc
-        return LoadedModel(version=version, manifest=manifest, pipeline=pipeline, path=path)
+        return LoadedModel(version=version, manifest=manifest, pipeline=pipeline)
 
     def promote(self, version: str) -> None:
         """Make `version` current after verifying it; the pointer switch is atomic."""
@@ -240,7 +225,7 @@ class ArtifactStore:
         return stack
 
     def _point(self, version: str) -> None:
-        _write_atomic(self.root / POINTER_FILE, f"{version}\n".encode())
+        write_atomic(self.root / POINTER_FILE, f"{version}\n".encode())
 
     def _log(self, action: str, version: str) -> None:
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from classifier.errors import InvalidInput
+from coopclf.errors import InvalidInput
 
 DEFAULT_LABELS: tuple[str, ...] = (
     "counterterrorism",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -17,7 +15,6 @@ FEATURE_SETS = ("word", "word+char", "word+char+presence")
 PRESENCE_WEIGHT = 0.05
 PRESENCE_MIN_DF = 3
 
-DEFAULT_PARAMS: dict[str, Any] = {"features": "word", "C": 8.0, "min_df": 1}
 
 
 def build_features(features: str = "word", min_df: int = 1) -> TfidfVectorizer | FeatureUnion:

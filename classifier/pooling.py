@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from classifier.splitter import split_sentences
+from coopclf.splitter import split_sentences
 
 POOLINGS = ("paragraph", "sentence-mean")
 # Shorter pieces ("Why?", "(Item 4.)") say too little to be scored on their own.

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer, strip_accents_unicode
 from sklearn.pipeline import FeatureUnion
 
-from classifier.artifact import ArtifactStore, LoadedModel
-from classifier.errors import ArtifactError, InvalidInput
-from classifier.featurizer import Featurizer
-from classifier.pooling import POOLINGS, pool
-from classifier.screening import abstain_reason
+from coopclf.artifact import ArtifactStore, LoadedModel
+from coopclf.errors import ArtifactError, InvalidInput
+from coopclf.featurizer import Featurizer
+from coopclf.pooling import POOLINGS, pool
+from coopclf.screening import abstain_reason
+from coopclf.splitter import Paragraph, split_paragraphs
+
+Context = TypeVar("Context")
 
 CHUNK = 2048  # texts vectorised at once (and then their sentences): bounds memory whatever the batch size
 # Up to this many sentences of one text are scored one by one; more are cheaper as one sparse matrix.
@@ -42,19 +46,43 @@ class Prediction:
     abstained: str | None = None
     evidence: dict[str, tuple[Evidence, ...]] | None = field(default=None)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form."""
-        out = asdict(self)
-        out["labels"] = list(self.labels)
-        if self.evidence is None:
-            out.pop("evidence")
-        else:
+    def to_dict(self, shift: int = 0) -> dict[str, Any]:
+        """The JSON form every interface writes; evidence offsets moved by `shift` (a paragraph's start)."""
+        out: dict[str, Any] = {"labels": list(self.labels), "scores": self.scores, "abstained": self.abstained}
+        if self.evidence is not None:
             out["evidence"] = {
-                label: [{"ngram": e.ngram, "weight": e.weight, "spans": [list(s) for s in e.spans]}
-                        for e in items]
+                label: [{"ngram": e.ngram, "weight": e.weight,
+                         "spans": [[start + shift, end + shift] for start, end in e.spans]} for e in items]
                 for label, items in self.evidence.items()
             }
         return out
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """Every paragraph of a document with its prediction, and which paragraphs carry each label."""
+
+    labels: tuple[str, ...]
+    paragraphs: tuple[tuple[Paragraph, Prediction], ...]
+
+    def summary(self) -> dict[str, Any]:
+        """The labels found, the paragraphs carrying each, and counts."""
+        carriers: dict[str, list[int]] = {label: [] for label in self.labels}
+        for paragraph, prediction in self.paragraphs:
+            for label in prediction.labels:
+                carriers[label].append(paragraph.index)
+        found = {label: indices for label, indices in carriers.items() if indices}
+        return {"labels": list(found), "paragraphs": found, "paragraph_count": len(self.paragraphs),
+                "abstained_count": sum(p.abstained is not None for _, p in self.paragraphs)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: each paragraph's place and prediction (evidence offsets in the document), and the summary."""
+        return {
+            "paragraphs": [{"index": paragraph.index, "start": paragraph.start, "end": paragraph.end,
+                            **prediction.to_dict(shift=paragraph.start)}
+                           for paragraph, prediction in self.paragraphs],
+            "summary": self.summary(),
+        }
 
 
 def _word_vectoriser(features: Any) -> TfidfVectorizer | None:
@@ -109,9 +137,15 @@ class Predictor:
         self._columns_lock = threading.Lock()
 
     @classmethod
-    def load(cls, artifacts: str | Path | None = None, version: str | None = None) -> Predictor:
+    def load(cls, artifacts: str | Path | None = None, version: str | None = None, *,
+             allow_version_mismatch: bool = False) -> Predictor:
         """Verify and load a version (default: the current one) from an artifacts directory."""
-        return cls(ArtifactStore(artifacts).load(version))
+        return cls(ArtifactStore(artifacts, allow_version_mismatch=allow_version_mismatch).load(version))
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Any, manifest: dict[str, Any]) -> Predictor:
+        """A Predictor over a fitted pipeline not saved yet (a training candidate), with its manifest."""
+        return cls(LoadedModel(str(manifest.get("version", "candidate")), manifest, pipeline))
 
     @property
     def _columns(self) -> _Columns:
@@ -190,6 +224,31 @@ class Predictor:
             for i, text in enumerate(chunk):
                 results.append(self._one(text, proba[i], X[i] if explain else None, top_k))
         return results
+
+    def pipe(self, items: Iterable[tuple[str, Context]], *, batch_size: int = 1000,
+             explain: bool = False) -> Iterator[tuple[Prediction, Context]]:
+        """Stream (text, context) pairs through the model in batches, yielding (prediction, context).
+
+        Like spaCy's `nlp.pipe(as_tuples=True)`: the context (an id, a row, anything) comes back
+        with its text's prediction, in input order, and memory stays bounded by `batch_size`.
+        """
+        if batch_size < 1:
+            raise InvalidInput(f"batch_size must be at least 1, not {batch_size}")
+        iterator = iter(items)
+        while batch := list(itertools.islice(iterator, batch_size)):
+            texts = [text for text, _ in batch]
+            yield from zip(self.predict(texts, explain=explain), (context for _, context in batch))
+
+    def classify_paragraphs(self, paragraphs: Sequence[Paragraph], *, explain: bool = False) -> DocumentResult:
+        """Predictions for a document already split into paragraphs."""
+        predictions = self.predict([p.text for p in paragraphs], explain=explain)
+        return DocumentResult(self.labels, tuple(zip(paragraphs, predictions)))
+
+    def classify_document(self, document: str, *, explain: bool = False) -> DocumentResult:
+        """Split a document into paragraphs (blank lines, with fallbacks) and label each one."""
+        if not isinstance(document, str):
+            raise InvalidInput(f"document is {type(document).__name__}, not a string")
+        return self.classify_paragraphs(split_paragraphs(document), explain=explain)
 
     def _one(self, text: str, proba: np.ndarray, row: Any, top_k: int) -> Prediction:
         scores = {label: round(float(p), 4) for label, p in zip(self.labels, proba)}

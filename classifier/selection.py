@@ -11,9 +11,9 @@ import numpy as np
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 from sklearn.base import clone
 
-from classifier.errors import InvalidInput
-from classifier.pipeline import build_pipeline
-from classifier.pooling import POOLINGS, combine, sentence_rows
+from coopclf.errors import InvalidInput
+from coopclf.pipeline import build_pipeline
+from coopclf.pooling import POOLINGS, combine, sentence_rows
 
 # "word+char+presence" rather than plain "word+char": the two tied in cross-validation on the corpus
 # of 2026-11-28 (macro-F1 0.9278 each, 6,107 paragraphs), and the presence block follows the

@@ -82,6 +82,11 @@ def split_paragraphs(document: str, *, max_words: int = MAX_WORDS) -> list[Parag
     return paragraphs
 
 
+def normalise_whitespace(text: str) -> str:
+    """Collapse every run of whitespace to one space: a text as one CSV line, as training reads it."""
+    return " ".join(text.split())
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of a paragraph: cut after . ! ? or … before a capital or digit, not after an abbreviation."""
     cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)

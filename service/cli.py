@@ -1,4 +1,4 @@
-"""The `coopclf` command: a thin shell over the classifier and training packages."""
+"""The `coopclf` command: the one module over the library, training, the HTTP service and batch scoring."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from classifier.errors import CoopclfError
-from classifier.pipeline import FEATURE_SETS
-from classifier.pooling import POOLINGS
+from coopclf.errors import CoopclfError
+from coopclf.pipeline import FEATURE_SETS
+from coopclf.pooling import POOLINGS
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -24,10 +25,32 @@ def _artifacts_option(parser: argparse.ArgumentParser, default: object = None) -
     )
 
 
+def _settings(args: argparse.Namespace) -> Any:
+    """The COOPCLF_* settings with this command's --artifacts over them."""
+    from coopclf.service.http.settings import Settings
+
+    return Settings.from_env(artifacts=Path(args.artifacts) if getattr(args, "artifacts", None) else None)
+
+
+def _predictor(args: argparse.Namespace) -> Any:
+    from coopclf.predictor import Predictor
+
+    settings = _settings(args)
+    return Predictor.load(settings.artifacts, args.model_version,
+                          allow_version_mismatch=settings.allow_version_mismatch)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from coopclf.artifact import ArtifactStore
+
+    settings = _settings(args)
+    return ArtifactStore(settings.artifacts, allow_version_mismatch=settings.allow_version_mismatch)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Fit a new version and promote it if it passes the quality gate."""
-    from classifier.selection import DEFAULT_GRID
-    from training.train import train
+    from coopclf.selection import DEFAULT_GRID
+    from coopclf.training.train import train
 
     grid = dict(DEFAULT_GRID)
     if args.features:
@@ -36,7 +59,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         grid["pooling"] = [args.pooling]
     result = train(
         args.data,
-        artifacts=args.artifacts,
+        artifacts=_store(args),
         holdout=args.holdout,
         max_regression=args.max_regression,
         force=args.force,
@@ -68,12 +91,11 @@ def _read_document(path: str) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Label one text, or every paragraph of a file."""
-    from classifier.predictor import Predictor
-    from classifier.splitter import split_paragraphs
+    from coopclf.splitter import split_paragraphs
 
     if (args.text is None) == (args.file is None):
         raise CoopclfError("give either a TEXT or --file PATH (use --file - for standard input)")
-    predictor = Predictor.load(args.artifacts, args.model_version)
+    predictor = _predictor(args)
     if args.file is not None:
         texts = [p.text for p in split_paragraphs(_read_document(args.file))]
     else:
@@ -100,11 +122,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the model on labelled CSVs; optionally write a report directory."""
-    from classifier.predictor import Predictor
-    from training.evaluate import evaluate, format_table, write_report
-    from training.ingest import load_dataset
+    from coopclf.training.evaluate import evaluate, format_table, write_report
+    from coopclf.training.ingest import load_dataset
 
-    predictor = Predictor.load(args.artifacts, args.model_version)
+    predictor = _predictor(args)
     dataset = load_dataset(args.data, labels=predictor.labels, skip_invalid=args.skip_invalid)
     result = evaluate(predictor, dataset)
     print(format_table(result.metrics))
@@ -116,9 +137,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """List versions, promote one, or roll back to the previous one."""
-    from classifier.artifact import ArtifactStore
-
-    store = ArtifactStore(args.artifacts)
+    store = _store(args)
     if args.action == "promote":
         store.promote(args.version)
         print(f"{args.version} is now current")
@@ -140,15 +159,16 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP service under gunicorn."""
-    from service.server import run
+    from coopclf.service.http.server import run
 
     return run(host=args.host, port=args.port, workers=args.workers, artifacts=args.artifacts)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score files in batch: every row, or every paragraph of every document."""
-    from service.scoring import ScoreOptions, expand_inputs, score_files
+    from coopclf.service.batch.scoring import ScoreOptions, expand_inputs, score_files
 
+    settings = _settings(args)
     options = ScoreOptions(
         text_column=args.text_column,
         id_column=args.id_column,
@@ -167,15 +187,17 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         targets = [([str(f) for f in files], output)]
     for inputs, target in targets:
-        summary = score_files(inputs, target, artifacts=args.artifacts, version=args.model_version,
+        summary = score_files(inputs, target, artifacts=settings.artifacts, version=args.model_version,
+                              allow_version_mismatch=settings.allow_version_mismatch,
                               options=options, resume=args.resume, progress=_progress_bar(target))
         print(summary.format(), file=sys.stderr)
     return 0
 
 
 def _stem(path: Path) -> str:
-    name = path.name[:-3] if path.name.endswith(".gz") else path.name
-    return Path(name).stem
+    from coopclf.files import strip_gz
+
+    return Path(strip_gz(path.name)).stem
 
 
 def _progress_bar(target: Path):
@@ -267,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-format", choices=["csv", "jsonl", "parquet"], default="csv",
                    help="format of each file when OUTPUT is a directory (default csv)")
     p.add_argument("--text-column", default="text", help="column holding the text (default: text)")
-    p.add_argument("--id-column", help="column holding the row id (default: the row number)")
+    p.add_argument("--id-column", help="column holding the row id (default: a column named id, else the row number)")
     p.add_argument("--keep-columns", metavar="A,B", help="input columns to copy to the output")
     p.add_argument("--split-paragraphs", action="store_true",
                    help="split each text into paragraphs; one output row per paragraph")

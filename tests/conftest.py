@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from classifier.artifact import ArtifactStore
-from classifier.predictor import Predictor
-from training.train import train
+from coopclf.artifact import ArtifactStore
+from coopclf.predictor import Predictor
+from coopclf.training.train import train
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_CSV = FIXTURES / "tiny.csv"

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from classifier.labels import DEFAULT_LABELS as LABELS
+from coopclf.labels import DEFAULT_LABELS as LABELS
 
 # The word a writer reaches for first; at least 30% of each label's positives must do without it.
 OBVIOUS_KEYWORDS = {

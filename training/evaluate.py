@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from classifier.labels import display_name
-from classifier.metrics import multilabel_metrics
-from classifier.predictor import Predictor
-from training.ingest import Dataset
+from coopclf.files import write_atomic
+from coopclf.labels import display_name
+from coopclf.predictor import Predictor
+from coopclf.quality import multilabel_metrics
+from coopclf.training.ingest import Dataset
 
 
 @dataclass
@@ -64,12 +65,6 @@ def format_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_report(report_dir: str | Path, evaluation: Evaluation) -> list[Path]:
     """Write metrics.json, report.md and one precision-recall curve PNG per label."""
     import matplotlib
@@ -101,15 +96,15 @@ def write_report(report_dir: str | Path, evaluation: Evaluation) -> list[Path]:
                title=display_name(label))
         fig.tight_layout()
         path = out / f"pr_{label}.png"
-        tmp = out / f".pr_{label}.png.tmp"
-        fig.savefig(tmp, format="png", dpi=100)
+        image = io.BytesIO()
+        fig.savefig(image, format="png", dpi=100)
         plt.close(fig)
-        os.replace(tmp, path)
+        write_atomic(path, image.getvalue())
         written.append(path)
-    _write(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    write_atomic(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
     images = "\n".join(f"![{display_name(label)}](pr_{label}.png)" for label in labels)
     report = (f"# Evaluation of model {metrics['model_version']}\n\n"
               f"Data: {', '.join(d['path'] for d in metrics['data'])} ({metrics['samples']} paragraphs)\n\n"
               f"```\n{format_table(metrics)}\n```\n\n## Precision-recall curves\n\n{images}\n")
-    _write(out / "report.md", report.encode())
+    write_atomic(out / "report.md", report.encode())
     return written + [out / "metrics.json", out / "report.md"]

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.errors import DataError, InvalidInput
-from classifier.labels import DEFAULT_LABELS, normalise_label, suggest_label
+from coopclf.errors import DataError, InvalidInput
+from coopclf.files import expand_paths
+from coopclf.labels import DEFAULT_LABELS, normalise_label, suggest_label
+from coopclf.splitter import normalise_whitespace
 
 MAX_PROBLEMS = 20
 _SEPARATORS = re.compile(r"[;,|]")
@@ -21,7 +23,7 @@ _FALSE = {"0", "0.0", "false", "no", ""}
 
 
 @dataclass(frozen=True)
-class Problem:
+class RowProblem:
     """One thing wrong with the data, located precisely enough to fix it."""
 
     path: str
@@ -68,31 +70,13 @@ class Dataset:
         return digest.hexdigest()
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named directly, plus every *.csv under each directory, in a stable order."""
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(path.rglob("*.csv"))
-            if not found:
-                raise InvalidInput(f"{path}: no *.csv files in this directory")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InvalidInput(f"{path}: no such file or directory")
-    return files
-
-
 class _Reader:
     """Collects rows and problems across files; stops early once enough problems are seen."""
 
     def __init__(self, known: Sequence[str] | None, skip_invalid: bool, max_problems: int) -> None:
-        self.known = known
         self.skip_invalid = skip_invalid
         self.max_problems = max_problems
-        self.problems: list[Problem] = []
+        self.problems: list[RowProblem] = []
         self.skipped = 0
         self.rows: list[tuple[str, frozenset[str], tuple[str, int]]] = []  # text, labels, (file, line)
         self.label_set: tuple[str, ...] | None = tuple(known) if known else None
@@ -110,7 +94,7 @@ class _Reader:
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
             raise DataError(
-                [Problem(name, line, "-", "not UTF-8 text (byte "
+                [RowProblem(name, line, "-", "not UTF-8 text (byte "
                          f"0x{raw[exc.start]:02x}); save the file as UTF-8 and try again")]
             ) from None
         rows_before = len(self.rows)
@@ -118,13 +102,13 @@ class _Reader:
         try:
             header = next(reader)
         except StopIteration:
-            raise DataError([Problem(name, 1, "-", "the file is empty; expected a header row")]) from None
+            raise DataError([RowProblem(name, 1, "-", "the file is empty; expected a header row")]) from None
         except csv.Error as exc:
-            raise DataError([Problem(name, 1, "-", f"malformed header row: {exc}")]) from None
+            raise DataError([RowProblem(name, 1, "-", f"malformed header row: {exc}")]) from None
         columns = [c.strip() for c in header]
         lowered = [c.lower() for c in columns]
         if "text" not in lowered:
-            raise DataError([Problem(name, 1, "text", "missing 'text' column; the header is "
+            raise DataError([RowProblem(name, 1, "text", "missing 'text' column; the header is "
                                      f"{','.join(columns)!r}")])
         text_at = lowered.index("text")
         layout = self._layout(name, columns, text_at)
@@ -135,13 +119,13 @@ class _Reader:
             except StopIteration:
                 break
             except csv.Error as exc:
-                self._bad(Problem(name, reader.line_num, "-", f"malformed row: {exc}"))
+                self._bad(RowProblem(name, reader.line_num, "-", f"malformed row: {exc}"))
                 break
             line = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
             if len(record) != len(columns):
-                self._bad(Problem(name, line, "-", f"malformed row: {len(record)} fields where "
+                self._bad(RowProblem(name, line, "-", f"malformed row: {len(record)} fields where "
                                   f"the header has {len(columns)}"))
                 continue
             self._row(name, line, record, text_at, layout)
@@ -161,29 +145,29 @@ class _Reader:
                 label = normalise_label(column, self.label_set or DEFAULT_LABELS)
             except InvalidInput as exc:
                 if self.label_set is not None:
-                    raise DataError([Problem(name, 1, column, str(exc))]) from None
+                    raise DataError([RowProblem(name, 1, column, str(exc))]) from None
                 label = column
             mapping[i] = label
         if not mapping:
-            raise DataError([Problem(name, 1, "labels", "no 'labels' column and no 0/1 label columns")])
+            raise DataError([RowProblem(name, 1, "labels", "no 'labels' column and no 0/1 label columns")])
         found = tuple(mapping.values())
         if self.label_set is None:
             self.label_set = found
         elif set(found) - set(self.label_set):
             extra = sorted(set(found) - set(self.label_set))
-            raise DataError([Problem(name, 1, extra[0], "label column not in the label set "
+            raise DataError([RowProblem(name, 1, extra[0], "label column not in the label set "
                                      f"{', '.join(self.label_set)}")])
         return mapping
 
-    def _bad(self, problem: Problem) -> None:
+    def _bad(self, problem: RowProblem) -> None:
         self.skipped += 1
         self.problems.append(problem)
 
     def _row(self, name: str, line: int, record: list[str], text_at: int,
              layout: dict[int, str] | int) -> None:
-        text = " ".join(record[text_at].split())
+        text = normalise_whitespace(record[text_at])
         if not text:
-            self._bad(Problem(name, line, "text", "empty text"))
+            self._bad(RowProblem(name, line, "text", "empty text"))
             return
         labels: set[str] = set()
         if isinstance(layout, int):
@@ -196,7 +180,7 @@ class _Reader:
                 except InvalidInput:
                     hint = suggest_label(part, known)
                     tip = f" (did you mean {hint!r}?)" if hint else f"; known: {', '.join(known)}"
-                    self._bad(Problem(name, line, "labels", f"unknown label {part.strip()!r}{tip}"))
+                    self._bad(RowProblem(name, line, "labels", f"unknown label {part.strip()!r}{tip}"))
                     return
         else:
             for index, label in layout.items():
@@ -204,7 +188,7 @@ class _Reader:
                 if value in _TRUE:
                     labels.add(label)
                 elif value not in _FALSE:
-                    self._bad(Problem(name, line, self.columns[index],
+                    self._bad(RowProblem(name, line, self.columns[index],
                                       f"expected 0 or 1, found {record[index].strip()!r}"))
                     return
         self.rows.append((text, frozenset(labels), (name, line)))
@@ -218,7 +202,7 @@ def load_dataset(
     max_problems: int = MAX_PROBLEMS,
 ) -> Dataset:
     """Read every CSV in `paths`; raise DataError listing problems unless `skip_invalid`."""
-    files = expand_paths(paths)
+    files = expand_paths(paths, directory_glob="*.csv")
     known = tuple(labels) if labels else None
     reader = _Reader(known, skip_invalid, max_problems)
     sources: list[SourceFile] = []
@@ -233,7 +217,7 @@ def load_dataset(
         if text in seen:
             first_labels, (first_path, first_line) = seen[text]
             if first_labels != row_labels:
-                reader._bad(Problem(path, line, "labels",
+                reader._bad(RowProblem(path, line, "labels",
                                     f"duplicate of {first_path}:{first_line} with different labels "
                                     f"({_fmt(row_labels)} vs {_fmt(first_labels)})"))
             else:

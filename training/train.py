@@ -9,13 +9,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from classifier.artifact import ArtifactStore, LoadedModel
-from classifier.errors import ArtifactError
-from classifier.pipeline import build_pipeline
-from classifier.predictor import Predictor
-from classifier.selection import Selection, select_model
-from training.evaluate import evaluate
-from training.ingest import Dataset, load_dataset
+from coopclf.artifact import ArtifactStore
+from coopclf.errors import ArtifactError
+from coopclf.pipeline import build_pipeline
+from coopclf.predictor import Predictor
+from coopclf.selection import Selection, select_model
+from coopclf.training.evaluate import evaluate
+from coopclf.training.ingest import Dataset, load_dataset
 
 HOLDOUT_EVERY = 10  # one text in ten, chosen by the hash of its text, is held out for the gate
 MAX_REGRESSION = 0.01
@@ -59,7 +59,7 @@ def _relative(path: str) -> str:
 def train(
     data: Sequence[str | Path],
     *,
-    artifacts: str | Path | None = None,
+    artifacts: str | Path | ArtifactStore | None = None,
     holdout: str | Path | None = None,
     max_regression: float = MAX_REGRESSION,
     force: bool = False,
@@ -71,7 +71,7 @@ def train(
     log: Callable[[str], None] = lambda message: None,
 ) -> TrainingResult:
     """Fit, cross-validate, save a new version, and promote it if it passes the quality gate."""
-    store = ArtifactStore(artifacts)
+    store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore(artifacts)
     dataset = load_dataset(data, labels=labels, skip_invalid=skip_invalid)
     log(f"read {len(dataset.texts)} unique paragraphs from {len(dataset.sources)} file(s)"
         f"{f'; merged {dataset.merged} exact duplicates' if dataset.merged else ''}"
@@ -104,7 +104,7 @@ def train(
         "training_rows": len(train_set.texts),
         "holdout": _relative(str(holdout)) if holdout is not None else f"1 in {HOLDOUT_EVERY} by text hash",
     }
-    candidate = Predictor(LoadedModel("candidate", manifest, pipeline, Path(".")))
+    candidate = Predictor.from_pipeline(pipeline, manifest)
     candidate_metrics = evaluate(candidate, held).metrics if held.texts else {}
     current_metrics, promote, reason = _gate(store, candidate_metrics, held, dataset.label_set,
                                              max_regression, force)

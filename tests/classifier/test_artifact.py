@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sklearn
 
-from classifier.artifact import ENV_ALLOW_MISMATCH, ArtifactStore, default_artifacts_dir
-from classifier.errors import ArtifactError
-from classifier.predictor import Predictor
+from coopclf.artifact import ArtifactStore, default_artifacts_dir
+from coopclf.errors import ArtifactError
+from coopclf.predictor import Predictor
 from tests.conftest import REPO, train_tiny
 
 TEXTS = ["Police seized heroin at the port.", "Hotel occupancy rose as tourists returned.",
@@ -86,9 +86,7 @@ def test_manifest_that_is_not_json_is_refused(tiny_artifacts: Path) -> None:
         store.load()
 
 
-def test_other_scikit_learn_minor_version_is_refused_unless_allowed(
-    tiny_artifacts: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_other_scikit_learn_minor_version_is_refused_unless_allowed(tiny_artifacts: Path) -> None:
     store = ArtifactStore(tiny_artifacts)
     path = tiny_artifacts / store.current() / "manifest.json"
     manifest = json.loads(path.read_text())
@@ -96,9 +94,8 @@ def test_other_scikit_learn_minor_version_is_refused_unless_allowed(
     path.write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="trained with scikit-learn 0.24.2"):
         store.load()
-    monkeypatch.setenv(ENV_ALLOW_MISMATCH, "1")
     with pytest.warns(RuntimeWarning, match="trained with scikit-learn 0.24.2"):
-        store.load()
+        ArtifactStore(tiny_artifacts, allow_version_mismatch=True).load()
 
 
 def test_missing_pointer_and_missing_version_are_clear(tmp_path: Path) -> None:
@@ -132,12 +129,11 @@ def test_promote_refuses_a_tampered_version(tiny_artifacts: Path) -> None:
     assert store.current() == first
 
 
-def test_default_dir_is_env_var_then_shipped_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("COOPCLF_ARTIFACTS", raising=False)
-    assert default_artifacts_dir() == REPO / "artifacts"
+def test_the_library_defaults_to_the_shipped_dir_and_reads_no_variable(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
     monkeypatch.setenv("COOPCLF_ARTIFACTS", str(tmp_path))
-    assert default_artifacts_dir() == tmp_path
-    assert ArtifactStore().root == tmp_path
+    assert default_artifacts_dir() == REPO / "artifacts"
+    assert ArtifactStore().root == REPO / "artifacts"
 
 
 def test_stale_temp_dirs_are_removed_and_never_listed(tiny_artifacts: Path) -> None:

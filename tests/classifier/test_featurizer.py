@@ -9,8 +9,8 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from classifier.featurizer import Featurizer
-from classifier.pipeline import FEATURE_SETS, build_features
+from coopclf.featurizer import Featurizer
+from coopclf.pipeline import FEATURE_SETS, build_features
 from tests.conftest import TINY_CSV
 
 AWKWARD = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.errors import InvalidInput
-from classifier.labels import DEFAULT_LABELS, display_name, normalise_label, normalise_labels, suggest_label
+from coopclf.errors import InvalidInput
+from coopclf.labels import DEFAULT_LABELS, display_name, normalise_label, normalise_labels, suggest_label
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.artifact import ArtifactStore
-from classifier.errors import ArtifactError
-from classifier.pooling import combine, pool, sentence_rows
-from classifier.predictor import Predictor
+from coopclf.artifact import ArtifactStore
+from coopclf.errors import ArtifactError
+from coopclf.pooling import combine, pool, sentence_rows
+from coopclf.predictor import Predictor
 from tests.conftest import train_tiny
 
 LONG = ("The delegation toured the old harbour and the new library. The ministers spoke about "

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from classifier.errors import InvalidInput
-from classifier.predictor import Predictor
+from coopclf.errors import InvalidInput
+from coopclf.predictor import Predictor
 
 TEXTS = [
     "Customs officers seized cocaine hidden in a fruit shipment at the port.",
@@ -79,7 +79,7 @@ def test_rejects_wrong_input_types(tiny_predictor: Predictor, bad: object) -> No
 
 def test_large_batches_are_chunked_with_the_same_result(tiny_predictor: Predictor, monkeypatch) -> None:
     expected = tiny_predictor.proba(TEXTS * 3)
-    monkeypatch.setattr("classifier.predictor.CHUNK", 4)
+    monkeypatch.setattr("coopclf.predictor.CHUNK", 4)
     assert np.allclose(tiny_predictor.proba(TEXTS * 3), expected)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.screening import abstain_reason
+from coopclf.screening import abstain_reason
 
 
 @pytest.mark.parametrize(

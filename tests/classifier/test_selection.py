@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.selection import POOLING_MARGIN, best_threshold, choose, out_of_fold_proba, select_model
+from coopclf.selection import POOLING_MARGIN, best_threshold, choose, out_of_fold_proba, select_model
+from coopclf.training.ingest import load_dataset
 from tests.conftest import TINY_CSV
-from training.ingest import load_dataset
 
 
 @pytest.mark.parametrize(("negative", "positive", "expected"), [

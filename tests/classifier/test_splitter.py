@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.splitter import split_paragraphs, split_sentences
+from coopclf.splitter import split_paragraphs, split_sentences
 
 
 def _check_offsets(document: str) -> list[str]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from classifier.artifact import ArtifactStore
-from classifier.predictor import Predictor
-from classifier.splitter import split_paragraphs
+from coopclf.artifact import ArtifactStore
+from coopclf.predictor import Predictor
+from coopclf.splitter import split_paragraphs
 from tests.conftest import REPO, SHARED
 
 ARTIFACTS = REPO / "artifacts"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.app import create_app
-from service.settings import Settings
+from coopclf.service.http.app import create_app
+from coopclf.service.http.settings import Settings
 
 TOKEN = "test-admin-token-0123456789"
 NARCOTICS = "Customs officers seized two tonnes of cocaine hidden in a banana shipment."
@@ -30,7 +29,7 @@ def settings(tiny_artifacts: Path, tmp_path: Path) -> Settings:
 def make_app(settings: Settings) -> Callable[..., Flask]:
     """Build an app with some settings changed."""
     def make(**changes: Any) -> Flask:
-        return create_app(dataclasses.replace(settings, **changes))
+        return create_app(settings.model_copy(update=changes))
     return make
 
 

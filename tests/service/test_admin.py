@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from classifier import ArtifactStore
+from coopclf.artifact import ArtifactStore
 from tests.conftest import train_tiny
 from tests.service.conftest import NARCOTICS, TOKEN
 from tests.service.test_errors import assert_problem

@@ -7,8 +7,8 @@ import csv
 import pytest
 from flask.testing import FlaskClient
 
-from classifier import Predictor
-from service import schemas
+from coopclf.predictor import Predictor
+from coopclf.service.http import schemas
 from tests.conftest import TINY_CSV
 from tests.service.conftest import NARCOTICS, TOURISM, TRADE
 

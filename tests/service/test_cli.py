@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from classifier.artifact import ArtifactStore
-from service.cli import main
+from coopclf.artifact import ArtifactStore
+from coopclf.service.cli import main
 from tests.conftest import TINY_CSV
 
 ARTICLE = ("Customs officers seized cocaine hidden in a fruit shipment at the port.\n\n"

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service import schemas
+from coopclf.service.http import schemas
 from tests.service.conftest import NARCOTICS
 
 JSON = "application/json"
@@ -19,7 +19,7 @@ def assert_problem(response: Any, status: int, type_suffix: str | None = None) -
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
     body = response.get_json()
-    schemas.Problem.model_validate(body)
+    schemas.ProblemDetails.model_validate(body)
     assert body["status"] == status
     assert body["request_id"] == response.headers["X-Request-ID"]
     if type_suffix is not None:

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from service.feedback import FeedbackLog
-from service.settings import Settings
+from coopclf.service.http.feedback import FeedbackLog
+from coopclf.service.http.settings import Settings
+from coopclf.training.ingest import load_dataset
 from tests.service.conftest import NARCOTICS, TRADE
 from tests.service.test_errors import assert_problem
-from training.ingest import load_dataset
 
 
 def post(client: FlaskClient, text: str, labels: list[str]) -> Any:

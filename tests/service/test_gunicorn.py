@@ -58,7 +58,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tiny_artifacts: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
-    """`python -m service.cli serve` over a private copy of the tiny model; stopped with SIGTERM.
+    """`python -m coopclf.service.cli serve` over a private copy of the tiny model; stopped with SIGTERM.
 
     Parametrize it indirectly with a COOPCLF_THREADS value to choose the worker class."""
     threads = str(getattr(request, "param", 1))
@@ -71,7 +71,7 @@ def server(tiny_artifacts: Path, tmp_path: Path, request: pytest.FixtureRequest)
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2",
+            [sys.executable, "-m", "coopclf.service.cli", "serve", "--port", str(port), "--workers", "2",
              "--artifacts", str(tiny_artifacts)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     running = Server(process, port, log, tmp)
     try:
@@ -244,7 +244,7 @@ def test_serve_refuses_to_start_with_one_clear_line(tiny_artifacts: Path, tmp_pa
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("COOPCLF_", "PROMETHEUS_"))}
     directory = tiny_artifacts if artifacts == "tiny" else tmp_path / "empty"
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(free_port()), "--artifacts", str(directory)],
+        [sys.executable, "-m", "coopclf.service.cli", "serve", "--port", str(free_port()), "--artifacts", str(directory)],
         cwd=REPO, env={**clean, **env, "TMPDIR": str(tmp)}, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert f"coopclf: error: {message}" in result.stderr

@@ -7,8 +7,8 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from classifier import Predictor
-from service import schemas
+from coopclf.predictor import Predictor
+from coopclf.service.http import schemas
 from tests.service.conftest import NARCOTICS, TRADE
 
 

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from service import schemas
+from coopclf.service.http import schemas
 
 # Not positive_data_acceptance: schema-valid requests can still be refused on purpose (an unknown
 # label, a text over COOPCLF_MAX_CHARS, a wrong admin token).
@@ -42,7 +42,7 @@ def test_every_route_is_in_the_document_with_its_methods(app: Flask, client: Fla
 def test_schemas_are_generated_from_the_pydantic_models(client: FlaskClient) -> None:
     spec = client.get("/openapi.json").get_json()
     components = spec["components"]["schemas"]
-    for model in (schemas.TextRequest, schemas.DocumentResponse, schemas.FeedbackRequest, schemas.Problem):
+    for model in (schemas.TextRequest, schemas.DocumentResponse, schemas.FeedbackRequest, schemas.ProblemDetails):
         generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
         generated.pop("$defs", None)
         assert components[model.__name__] == generated

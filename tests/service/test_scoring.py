@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from classifier.errors import CoopclfError
-from service.scoring import ScoreOptions, score_files
-from service.tables import MalformedFile
+from coopclf.errors import CoopclfError
+from coopclf.service.batch.scoring import ScoreOptions, score_files
+from coopclf.service.batch.tables import MalformedFile
 
 TEXTS = [
     "Customs officers seized cocaine hidden in a fruit shipment at the port.",
@@ -71,6 +71,14 @@ def test_every_format_in_and_out(tiny_artifacts: Path, tmp_path: Path, source: s
     assert float(rows[0]["score_narcotics"]) > 0.3
     assert summary.rows == 4 and summary.errors == 0 and summary.per_label["narcotics"] == 1
     assert not list(tmp_path.glob("*.partial*"))
+
+
+@pytest.mark.parametrize("source", ["in.csv", "in.jsonl", "in.parquet"])
+def test_an_inputs_own_id_column_is_used_without_being_named(tiny_artifacts: Path, tmp_path: Path,
+                                                              source: str) -> None:
+    inp = write_input(tmp_path / source, ROWS)
+    score_files([str(inp)], tmp_path / "out.csv", artifacts=tiny_artifacts)
+    assert [r["id"] for r in read_output(tmp_path / "out.csv")] == [f"doc-{i}" for i in range(4)]
 
 
 def test_gzip_output_is_really_gzip(tiny_artifacts: Path, tmp_path: Path) -> None:
@@ -172,7 +180,7 @@ def test_resume_after_interruption_is_byte_identical(tiny_artifacts: Path, tmp_p
 
 def test_resume_after_kill_of_a_real_process_is_byte_identical(tiny_artifacts: Path, tmp_path: Path) -> None:
     inp = big_input(tmp_path, 30000)
-    args = [sys.executable, "-m", "service.cli", "score", str(inp), "--artifacts", str(tiny_artifacts),
+    args = [sys.executable, "-m", "coopclf.service.cli", "score", str(inp), "--artifacts", str(tiny_artifacts),
             "--chunk-rows", "100", "--jobs", "1", "--id-column", "id"]
     subprocess.run([*args, "-o", str(tmp_path / "full.csv")], check=True, capture_output=True)
     target = tmp_path / "out.csv"
@@ -204,7 +212,7 @@ def peak_rss_mb(tiny_artifacts: Path, inp: Path, out: Path) -> float:
 
     (ru_maxrss would not do: Linux carries the forking parent's peak over into the child.)
     """
-    code = ("import sys; from service.cli import main; main(sys.argv[1:]); "
+    code = ("import sys; from coopclf.service.cli import main; main(sys.argv[1:]); "
             "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))")
     # numpy may back large arrays with transparent huge pages when the kernel has them free, which
     # inflates RSS by chance; without them the figure depends on the program alone.

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from classifier.artifact import default_artifacts_dir
-from service.settings import Settings, SettingsError
+from coopclf.artifact import default_artifacts_dir
+from coopclf.service.http.settings import Settings, SettingsError
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import tomllib
 import pytest
 from flask.testing import FlaskClient
 
-from service.web import STATIC
+from coopclf.service.http.web import STATIC
 from tests.conftest import REPO
 
 
@@ -81,7 +81,7 @@ def test_the_page_is_get_only(client: FlaskClient) -> None:
 
 def test_a_non_editable_install_ships_every_static_file() -> None:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"]["package-data"]["service"]
+    patterns = config["tool"]["setuptools"]["package-data"]["coopclf.service.http"]
     shipped = [path.relative_to(STATIC.parent).as_posix() for path in STATIC.rglob("*") if path.is_file()]
     assert shipped
     assert [name for name in shipped if not any(fnmatch.fnmatch(name, p) for p in patterns)] == []

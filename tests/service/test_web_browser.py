@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from classifier import display_name, split_paragraphs
-from classifier.artifact import ArtifactStore
-from classifier.predictor import Predictor
+from coopclf.artifact import ArtifactStore
+from coopclf.labels import display_name
+from coopclf.predictor import Predictor
+from coopclf.splitter import split_paragraphs
 from tests.conftest import REPO
 from tests.service.test_gunicorn import Server, server  # noqa: F401  (the real-gunicorn fixture)
 

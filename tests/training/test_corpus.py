@@ -6,9 +6,9 @@ import csv
 
 import pytest
 
+from coopclf.training.corpus_stats import CorpusStats, compute, near_duplicates, read_rows
+from coopclf.training.ingest import load_dataset
 from tests.conftest import REPO, SHARED
-from training.corpus_stats import CorpusStats, compute, near_duplicates, read_rows
-from training.ingest import load_dataset
 
 DATA = REPO / "training" / "data"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from classifier.predictor import Predictor
+from coopclf.predictor import Predictor
+from coopclf.training.evaluate import evaluate, format_table, write_report
+from coopclf.training.ingest import load_dataset
 from tests.conftest import TINY_CSV
-from training.evaluate import evaluate, format_table, write_report
-from training.ingest import load_dataset
 
 
 def test_metrics_keys_and_ranges(tiny_predictor: Predictor) -> None:

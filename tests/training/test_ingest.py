@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from classifier.errors import DataError, InvalidInput
-from training.ingest import load_dataset
+from coopclf.errors import DataError, InvalidInput
+from coopclf.training.ingest import load_dataset
 
 GOOD = "Police seized heroin at the port of entry."
 

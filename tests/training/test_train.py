@@ -8,10 +8,10 @@ from pathlib import Path
 import joblib
 import pytest
 
-from classifier.artifact import ArtifactStore
-from classifier.predictor import Predictor
+from coopclf.artifact import ArtifactStore
+from coopclf.predictor import Predictor
+from coopclf.training.train import in_holdout, split_holdout, train
 from tests.conftest import QUICK_GRID, TINY_CSV, train_tiny
-from training.train import in_holdout, split_holdout, train
 
 
 def scrambled_copy(tmp_path: Path) -> Path:
@@ -39,7 +39,7 @@ def test_first_run_promotes_and_records_the_choice(tmp_path: Path) -> None:
 
 
 def split_holdout_of_tiny() -> tuple[list[str], list[str]]:
-    from training.ingest import load_dataset
+    from coopclf.training.ingest import load_dataset
 
     train_part, held = split_holdout(load_dataset([TINY_CSV]))
     return train_part.texts, held.texts

@@ -9,8 +9,8 @@ from flask import request
 from pydantic import BaseModel
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from service.problems import Problem
-from service.schemas import DocumentRequest, TextRequest, TextsRequest
+from coopclf.service.http.problems import HttpProblem
+from coopclf.service.http.schemas import DocumentRequest, TextRequest, TextsRequest
 
 M = TypeVar("M", bound=BaseModel)
 _KINDS: dict[str, type[TextRequest | TextsRequest | DocumentRequest]] = {
@@ -22,8 +22,8 @@ def json_body() -> Any:
     """The parsed body; 415, 413 (werkzeug, from MAX_CONTENT_LENGTH) or 400 problems otherwise."""
     mimetype = request.mimetype
     if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
-        raise Problem(415, "unsupported-media-type",
-                      f"send the body as application/json, not {mimetype or 'no Content-Type'}")
+        raise HttpProblem(415, "unsupported-media-type",
+                          f"send the body as application/json, not {mimetype or 'no Content-Type'}")
     data = request.get_data(cache=False)
     limit = request.max_content_length
     if request.content_length is None and limit is not None and len(data) >= limit:
@@ -31,18 +31,18 @@ def json_body() -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Problem(400, "malformed-body", f"the body is not valid UTF-8 (byte {exc.start})") from None
+        raise HttpProblem(400, "malformed-body", f"the body is not valid UTF-8 (byte {exc.start})") from None
     try:
         return pydantic_core.from_json(text, allow_inf_nan=False)
     except ValueError as exc:
-        raise Problem(400, "malformed-body", f"the body is not valid JSON: {exc}") from None
+        raise HttpProblem(400, "malformed-body", f"the body is not valid JSON: {exc}") from None
 
 
 def json_object() -> dict[str, Any]:
     """The body, which must be a JSON object."""
     body = json_body()
     if not isinstance(body, dict):
-        raise Problem(400, "invalid-request", f"the body must be a JSON object, not {_json_type(body)}")
+        raise HttpProblem(400, "invalid-request", f"the body must be a JSON object, not {_json_type(body)}")
     return body
 
 
@@ -56,8 +56,8 @@ def classify_request() -> TextRequest | TextsRequest | DocumentRequest:
     body = json_object()
     given = [key for key in _KINDS if key in body]
     if len(given) != 1:
-        raise Problem(400, "invalid-request", "give exactly one of 'text', 'texts' or 'document'"
-                      + (f", not {' and '.join(given)}" if given else ""))
+        raise HttpProblem(400, "invalid-request", "give exactly one of 'text', 'texts' or 'document'"
+                          + (f", not {' and '.join(given)}" if given else ""))
     return _KINDS[given[0]].model_validate(body)
 
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from classifier.errors import CoopclfError, InvalidInput
+from coopclf.errors import CoopclfError, InvalidInput
+from coopclf.files import is_gzip, strip_gz
 
-FORMATS = ("csv", "jsonl", "parquet", "txt")
+# The id column used when none is named: an input's own `id`, else the row number.
+DEFAULT_ID = "id"
 _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".txt": "txt"}
 
 
@@ -27,18 +29,10 @@ class MalformedFile(CoopclfError):
 
 def file_format(path: str | Path) -> str:
     """The format a file name implies (`.gz` is looked through)."""
-    name = Path(path).name.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    fmt = _SUFFIXES.get(Path(name).suffix)
+    fmt = _SUFFIXES.get(Path(strip_gz(Path(path).name.lower())).suffix)
     if fmt is None:
         raise InvalidInput(f"{path}: unknown file type; use one of .csv, .jsonl, .parquet or .txt (optionally .gz)")
     return fmt
-
-
-def is_gzip(path: str | Path) -> bool:
-    """Whether a file name says gzip."""
-    return str(path).lower().endswith(".gz")
 
 
 @dataclass
@@ -89,7 +83,7 @@ class RowReader:
         return SourceRow(
             source=str(self.path),
             row=row,
-            id=record[self.id_column] if self.id_column else row,
+            id=record[self.id_column] if self.id_column else record.get(DEFAULT_ID, row),
             text=record.get(self.text_column),
             extra={c: record[c] for c in self.keep_columns},
         )
@@ -145,7 +139,8 @@ class RowReader:
         names = parquet.schema_arrow.names
         if self.text_column not in names:
             raise MalformedFile(self.path, None, f"no {self.text_column!r} column (columns: {', '.join(names)})")
-        wanted = [c for c in dict.fromkeys([self.text_column, self.id_column, *self.keep_columns]) if c in names]
+        wanted = [c for c in dict.fromkeys([self.text_column, self.id_column or DEFAULT_ID, *self.keep_columns])
+                  if c in names]
         number = 0
         for batch in parquet.iter_batches(batch_size=2048, columns=wanted):
             for record in batch.to_pylist():
@@ -158,8 +153,7 @@ class RowReader:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise MalformedFile(self.path, data[: exc.start].count(b"\n") + 1, "not UTF-8 text") from None
-        name = self.path.name[:-3] if is_gzip(self.path) else self.path.name
-        yield SourceRow(str(self.path), 1, name, text, {})
+        yield SourceRow(str(self.path), 1, strip_gz(self.path.name), text, {})
 
 
 def encode_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> bytes:

@@ -7,9 +7,10 @@ import os
 import signal
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
-from classifier import ArtifactError, ArtifactStore, Predictor
+from coopclf.artifact import ArtifactStore
+from coopclf.errors import ArtifactError
+from coopclf.predictor import Predictor
 
 log = logging.getLogger("coopclf.service")
 PROBE_TEXT = "The ministers agreed to share intelligence on trafficking routes."  # readiness check
@@ -44,8 +45,8 @@ class ReloadOutcome:
 class ModelHolder:
     """Holds the served model; readers take `current` once per request, reloads swap it whole."""
 
-    def __init__(self, artifacts: Path) -> None:
-        self.store = ArtifactStore(artifacts)
+    def __init__(self, store: ArtifactStore) -> None:
+        self.store = store
         self.current: ServedModel | None = None
         self.error: str | None = None
         self.master_pid: int | None = None  # set in gunicorn workers: reloads are the master's job

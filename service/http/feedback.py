@@ -13,11 +13,6 @@ FILE_NAME = "feedback.csv"
 HEADER = ("text", "labels")
 
 
-def normalise_text(text: str) -> str:
-    """Collapse whitespace the way training ingestion does, so each item is one CSV line."""
-    return " ".join(text.split())
-
-
 class FeedbackLog:
     """`<directory>/feedback.csv` with a `text,labels` header; lines are only ever appended."""
 

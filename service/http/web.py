@@ -1,12 +1,11 @@
-"""The web page: `GET /` and its static files (vanilla HTML, JS and CSS from service/static)."""
+"""The web page: `GET /` and its static files (vanilla HTML, JS and CSS from service/http/static)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Blueprint, Response, send_from_directory
 from werkzeug.exceptions import NotFound
-from werkzeug.security import safe_join
 
 STATIC = Path(__file__).with_name("static")
 INDEX = "index.html"
@@ -30,30 +29,31 @@ SECURITY_HEADERS: dict[str, str] = {
     "Referrer-Policy": "no-referrer",
 }
 
+web = Blueprint("web", __name__)
+
 
 def static_response(filename: str) -> Response:
-    """One file from service/static with its content type and security headers; 404 otherwise."""
+    """One file from the static folder with its content type and security headers; 404 otherwise."""
     content_type = CONTENT_TYPES.get(Path(filename).suffix.lower())
-    joined = safe_join(str(STATIC), filename)  # None when the name would leave STATIC
-    if content_type is None or joined is None or Path(filename).name.startswith(".") \
-            or not Path(joined).is_file():
+    if content_type is None or Path(filename).name.startswith("."):
         raise NotFound(f"there is no static file {filename!r}")
-    # The files are small: read them whole, so no file handle outlives the request.
-    response = Response(Path(joined).read_bytes(), content_type=content_type)
+    # send_from_directory refuses names that leave STATIC and answers conditional requests.
+    response = send_from_directory(STATIC, filename, mimetype=content_type, max_age=0)
+    # The files are small: read them now, so no file handle outlives the request.
+    response.direct_passthrough = False
+    data = response.get_data()
+    response.close()
+    response.set_data(data)
     response.headers["Cache-Control"] = "no-cache"  # revalidate with the ETag after an upgrade
     response.headers.update(SECURITY_HEADERS)
-    response.add_etag()
-    return response.make_conditional(request)
+    return response
 
 
-def register(app: Flask) -> None:
-    """Add `GET /` (the page) and `GET /static/<file>` to `app`."""
+@web.get("/")
+def index() -> Response:
+    return static_response(INDEX)
 
-    def index() -> Response:
-        return static_response(INDEX)
 
-    def static(filename: str) -> Response:
-        return static_response(filename)
-
-    app.add_url_rule("/", "web_index", index, methods=["GET"])
-    app.add_url_rule("/static/<path:filename>", "web_static", static, methods=["GET"])
+@web.get("/static/<path:filename>")
+def static(filename: str) -> Response:
+    return static_response(filename)

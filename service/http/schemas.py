@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from classifier.pooling import POOLINGS
+from coopclf.pooling import POOLINGS
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -196,7 +196,7 @@ class ReloadResponse(BaseModel):
     previous: str | None
 
 
-class Problem(BaseModel):
+class ProblemDetails(BaseModel):
     """An RFC 9457 problem document (application/problem+json)."""
 
     model_config = ConfigDict(extra="allow")

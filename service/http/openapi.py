@@ -13,8 +13,8 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from service import schemas
-from service.problems import PROBLEM_JSON, PROBLEM_TYPES, TYPE_PREFIX
+from coopclf.service.http import schemas
+from coopclf.service.http.problems import PROBLEM_JSON, PROBLEM_TYPES, TYPE_PREFIX
 
 F = TypeVar("F", bound=Callable[..., Any])
 REF = "#/components/schemas/{model}"
@@ -70,7 +70,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             operations.append((rule.rule, method.lower(), operation))
-    models: set[type[BaseModel]] = {schemas.Problem}
+    models: set[type[BaseModel]] = {schemas.ProblemDetails}
     for _, _, op in operations:
         models.update(m for m in (op.request, op.response) if m is not None)
         models.update(m for _, _, m in op.extra_responses)
@@ -105,12 +105,12 @@ def _operation(op: Operation, refs: dict[type[BaseModel], dict[str, Any]]) -> di
     else:
         responses[str(op.status)] = {"description": "OK", "content": {op.media_type: {"schema": {"type": "string"}}}}
     for status, description, model in op.extra_responses:
-        media = PROBLEM_JSON if model is schemas.Problem else "application/json"
+        media = PROBLEM_JSON if model is schemas.ProblemDetails else "application/json"
         responses[str(status)] = {"description": description, "content": {media: {"schema": refs[model]}}}
     for status in sorted({*op.errors, 404, 405, 500}):
         if str(status) not in responses:
             responses[str(status)] = {"description": STATUS_TEXT.get(status, "Problem"),
-                                      "content": {PROBLEM_JSON: {"schema": refs[schemas.Problem]}}}
+                                      "content": {PROBLEM_JSON: {"schema": refs[schemas.ProblemDetails]}}}
     out: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "responses": responses}
     if op.description:
         out["description"] = op.description

@@ -10,8 +10,8 @@ from flask import Flask, Response, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from classifier.errors import ArtifactError, CoopclfError, InvalidInput
-from service.requestlog import current_request_id
+from coopclf.errors import ArtifactError, CoopclfError, InvalidInput
+from coopclf.service.http.requestlog import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:coopclf:problem:"
@@ -35,7 +35,7 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
 log = logging.getLogger("coopclf.service")
 
 
-class Problem(Exception):
+class HttpProblem(Exception):
     """An HTTP error the service raises on purpose; rendered as a problem document."""
 
     def __init__(self, status: int, slug: str, detail: str, *, headers: dict[str, str] | None = None,
@@ -72,7 +72,7 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 def handle_error(exc: Exception) -> Response:
     """Map any exception to a problem document; unexpected ones are logged with the request id."""
-    if isinstance(exc, Problem):
+    if isinstance(exc, HttpProblem):
         return _typed(exc.status, exc.slug, exc.detail, exc.headers, **exc.extensions)
     if isinstance(exc, RequestEntityTooLarge):
         return _typed(413, "body-too-large", "the request body is larger than the "

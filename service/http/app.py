@@ -7,27 +7,33 @@ import time
 
 from flask import Flask, Response, request
 
-from service import admin, api, problems, requestlog, web
-from service.feedback import FeedbackLog
-from service.metrics import Metrics
-from service.model_holder import ModelHolder
-from service.settings import Settings
-from service.state import EXTENSION, ServiceState
+from coopclf.artifact import ArtifactStore
+from coopclf.service.http import problems, requestlog
+from coopclf.service.http.admin import admin
+from coopclf.service.http.feedback import FeedbackLog
+from coopclf.service.http.model_holder import ModelHolder
+from coopclf.service.http.prometheus import Metrics
+from coopclf.service.http.settings import Settings
+from coopclf.service.http.state import EXTENSION, ServiceState
+from coopclf.service.http.views import api
+from coopclf.service.http.web import web
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app and load the current model (once: under gunicorn, in the master before fork)."""
     settings = settings or Settings.from_env()
     log = requestlog.configure(settings.log_level)
-    app = Flask("service", static_folder=None)
+    app = Flask("coopclf", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    state = ServiceState(settings, ModelHolder(settings.artifacts), Metrics(), FeedbackLog(settings.feedback_dir))
+    store = ArtifactStore(settings.artifacts, allow_version_mismatch=settings.allow_version_mismatch)
+    state = ServiceState(settings, ModelHolder(store), Metrics(), FeedbackLog(settings.feedback_dir))
     app.extensions[EXTENSION] = state
     state.holder.load()
     problems.register(app)
-    api.register(app, state)
-    admin.register(app, state)
-    web.register(app)
+    app.register_blueprint(api)
+    if settings.admin_token is not None:
+        app.register_blueprint(admin)
+    app.register_blueprint(web)
     _install_request_hooks(app, state, log.getChild("access"))
     return app
 

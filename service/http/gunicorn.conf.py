@@ -1,6 +1,6 @@
 """gunicorn settings and hooks for the coopclf service; every value comes from service.settings.
 
-Used by `coopclf serve`, and directly: `gunicorn -c service/gunicorn.conf.py`. gunicorn executes this
+Used by `coopclf serve`, and directly: `gunicorn -c service/http/gunicorn.conf.py`. gunicorn executes this
 file at start and again on SIGHUP (which is how a model reload replaces the workers).
 """
 
@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from service.settings import Settings
+from coopclf.service.http.settings import Settings
 
 _settings = Settings.from_env()
 
-wsgi_app = "service.app:create_app()"
+wsgi_app = "coopclf.service.http.app:create_app()"
 bind = [_settings.bind]
 workers = _settings.workers
 threads = _settings.threads
@@ -87,7 +87,7 @@ def post_fork(server: Any, worker: Any) -> None:
 
 def on_reload(server: Any) -> None:
     """SIGHUP: load the version CURRENT names here in the master, before new workers are forked."""
-    from classifier import ArtifactError
+    from coopclf.errors import ArtifactError
 
     state = _state(server)
     if state is None:

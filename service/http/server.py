@@ -1,4 +1,4 @@
-"""`coopclf serve`: run the app under gunicorn with service/gunicorn.conf.py."""
+"""`coopclf serve`: run the app under gunicorn with service/http/gunicorn.conf.py."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 from gunicorn.app.base import Application
 
-from classifier import ArtifactError
-from service.settings import Settings
+from coopclf.errors import ArtifactError
+from coopclf.service.http.settings import Settings
 
 CONFIG = Path(__file__).with_name("gunicorn.conf.py")
 
@@ -31,7 +31,7 @@ class _Service(Application):
 
     def load(self) -> Any:
         """Build the app; gunicorn calls this once, in the master, before forking (preload_app)."""
-        from service.app import create_app  # after the config has set PROMETHEUS_MULTIPROC_DIR
+        from coopclf.service.http.app import create_app  # after the config has set PROMETHEUS_MULTIPROC_DIR
 
         return create_app(self.settings)
 

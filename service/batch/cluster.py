@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
-from classifier.artifact import MANIFEST_FILE, MODEL_FILE
+from coopclf.artifact import MANIFEST_FILE, MODEL_FILE, ArtifactStore
+from coopclf.predictor import Predictor
+from coopclf.service.batch.engines import in_order
+from coopclf.service.batch.scorer import ChunkResult, ChunkScorer, ScoreOptions
+from coopclf.service.batch.tables import SourceRow
 
 PLUGIN_NAME = "coopclf-model"
 
@@ -19,20 +22,16 @@ class ModelPlugin(WorkerPlugin):
 
     name = PLUGIN_NAME
 
-    def __init__(self, version_dir: Path, options: Any, columns: list[str], fmt: str) -> None:
+    def __init__(self, version_dir: Path, options: ScoreOptions, columns: list[str], fmt: str) -> None:
         self.version = version_dir.name
         self.files = {name: (version_dir / name).read_bytes() for name in (MODEL_FILE, MANIFEST_FILE)}
         self.options = options
         self.columns = columns
         self.fmt = fmt
-        self.scorer: Any = None
+        self.scorer: ChunkScorer | None = None
 
     def setup(self, worker: Any) -> None:
         """Write the version into the worker's local directory, verify it, load it."""
-        from classifier.artifact import ArtifactStore
-        from classifier.predictor import Predictor
-        from service.scoring import ChunkScorer
-
         root = Path(worker.local_directory) / "coopclf-artifacts"
         (root / self.version).mkdir(parents=True, exist_ok=True)
         for name, data in self.files.items():
@@ -46,12 +45,12 @@ class ModelPlugin(WorkerPlugin):
         self.scorer = None
 
 
-def _score_on_worker(chunk: list[Any]) -> tuple[bytes, int, int, dict[str, int]]:
+def _score_on_worker(chunk: list[SourceRow]) -> ChunkResult:
     return get_worker().plugins[PLUGIN_NAME].scorer(chunk)
 
 
-def dask_results(scorer: Any, chunks: Iterator[list[Any]], options: Any,
-                 version_dir: Path) -> Iterator[tuple[bytes, int, int, dict[str, int]]]:
+def dask_results(scorer: ChunkScorer, chunks: Iterator[list[SourceRow]], options: ScoreOptions,
+                 version_dir: Path) -> Iterator[ChunkResult]:
     """Score chunks as Dask tasks (one partition each) and yield results in input order."""
     cluster = None
     if options.scheduler:
@@ -63,13 +62,11 @@ def dask_results(scorer: Any, chunks: Iterator[list[Any]], options: Any,
     try:
         client.register_plugin(ModelPlugin(version_dir, options, scorer.columns, scorer.fmt))
         workers = max(len(client.scheduler_info()["workers"]), 1)
-        pending: deque[Any] = deque()
-        for index, chunk in enumerate(chunks):
-            pending.append(client.submit(_score_on_worker, chunk, key=f"coopclf-chunk-{index}", pure=False))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        keys = iter(range(1 << 62))
+        yield from in_order(
+            chunks,
+            lambda chunk: client.submit(_score_on_worker, chunk, key=f"coopclf-chunk-{next(keys)}", pure=False),
+            lambda future: future.result(), 2 * workers)
     finally:
         client.close()
         if cluster is not None:

@@ -1,0 +1,1 @@
+"""The HTTP service: the Flask app, its views, gunicorn config and web page."""
