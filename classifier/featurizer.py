@@ -33,6 +33,7 @@ class Block:
     """One vectoriser's share of the feature matrix and how to turn its counts into values."""
 
     kind: str  # "word" or "char_wb"
+    reading: int  # which reading of the text (case handling and token pattern) the block counts in
     ngram_range: tuple[int, int]
     vocabulary: dict[str, int]
     idf: np.ndarray | None
@@ -76,11 +77,11 @@ class Block:
 class Featurizer:
     """`features.transform` for a fitted word/char_wb TF-IDF union, re-implemented for speed."""
 
-    def __init__(self, blocks: Sequence[Block], preprocess: Callable[[str], str], token_pattern: str) -> None:
+    def __init__(self, blocks: Sequence[Block], readings: Sequence[tuple[Callable[[str], str], str]]) -> None:
         self.blocks = tuple(blocks)
         self.n_features = sum(block.width for block in self.blocks)
-        self._preprocess = preprocess
-        self._tokens = re.compile(token_pattern).findall
+        # Each reading is a preprocessor (lower-casing or not, accents stripped) and a token pattern.
+        self._readings = [(preprocess, re.compile(pattern).findall) for preprocess, pattern in readings]
         self._char_columns = [_cached_for_short_words(self._char_columns_of(block))
                               if block.kind == "char_wb" else None for block in self.blocks]
 
@@ -95,41 +96,52 @@ class Featurizer:
         if not parts or not all(_supported(vectoriser) for vectoriser, _ in parts):
             return None
         first = parts[0][0]
-        same = ("lowercase", "strip_accents", "token_pattern", "dtype")
-        if any(v.get_params()[k] != first.get_params()[k] for v, _ in parts for k in same):
+        if any(v.dtype != first.dtype for v, _ in parts):
             return None
+        readings: dict[tuple[Any, ...], int] = {}
+        preprocessors: list[tuple[Callable[[str], str], str]] = []
         blocks: list[Block] = []
         offset = 0
         for vectoriser, weight in parts:
+            key = (vectoriser.lowercase, vectoriser.strip_accents, vectoriser.token_pattern)
+            if key not in readings:
+                readings[key] = len(preprocessors)
+                preprocessors.append((vectoriser.build_preprocessor(), vectoriser.token_pattern))
+            reading = readings[key]
             kind, ngram_range, vocabulary = vectoriser.analyzer, tuple(vectoriser.ngram_range), vectoriser.vocabulary_
-            source, remap = _subset_of(blocks, kind, ngram_range, vocabulary)
+            source, remap = _subset_of(blocks, kind, reading, ngram_range, vocabulary)
             blocks.append(Block(
-                kind=kind, ngram_range=ngram_range, vocabulary=vocabulary,
+                kind=kind, reading=reading, ngram_range=ngram_range, vocabulary=vocabulary,
                 idf=vectoriser.idf_ if vectoriser.use_idf else None, binary=vectoriser.binary,
                 sublinear=vectoriser.sublinear_tf, norm=vectoriser.norm, weight=float(weight),
                 offset=offset, dtype=vectoriser.dtype, source=source, remap=remap))
             offset += len(vocabulary)
-        return cls(blocks, first.build_preprocessor(), first.token_pattern)
+        return cls(blocks, preprocessors)
 
     def columns(self, text: str) -> list[np.ndarray]:
         """For each block, the column of every n-gram occurrence in `text` (repeats included)."""
-        doc = self._preprocess(text)
-        words: list[str] | None = None
-        terms: dict[tuple[int, int], list[str]] = {}
+        docs: dict[int, str] = {}
+        words: dict[int, list[str]] = {}
+        terms: dict[tuple[int, int, int], list[str]] = {}
         out = []
         for block, char_columns in zip(self.blocks, self._char_columns):
+            reading = block.reading
+            if reading not in docs:
+                docs[reading] = self._readings[reading][0](text)
             if char_columns is not None:
-                if words is None:
-                    words = doc.split()
-                out.append(np.frombuffer(b"".join(map(char_columns, words)), dtype=np.int32))
+                if reading not in words:
+                    words[reading] = docs[reading].split()
+                out.append(np.frombuffer(b"".join(map(char_columns, words[reading])), dtype=np.int32))
                 continue
             if block.source is not None and block.remap is not None:
                 mapped = block.remap[out[block.source]]
                 out.append(mapped[mapped >= 0])
                 continue
-            grams = terms.get(block.ngram_range)
+            key = (reading, *block.ngram_range)
+            grams = terms.get(key)
             if grams is None:
-                grams = terms[block.ngram_range] = _word_ngrams(self._tokens(doc), *block.ngram_range)
+                tokens = self._readings[reading][1](docs[reading])
+                grams = terms[key] = _word_ngrams(tokens, *block.ngram_range)
             found = np.fromiter(map(block.vocabulary.get, grams, itertools.repeat(-1)), dtype=np.int32,
                                 count=len(grams))
             out.append(found[found >= 0])
@@ -202,13 +214,14 @@ def _cached_for_short_words(compute: Callable[[str], bytes]) -> Callable[[str], 
     return columns
 
 
-def _subset_of(blocks: list[Block], kind: str, ngram_range: tuple[int, int],
+def _subset_of(blocks: list[Block], kind: str, reading: int, ngram_range: tuple[int, int],
                vocabulary: dict[str, int]) -> tuple[int | None, np.ndarray | None]:
     """An earlier word block whose vocabulary holds all of `vocabulary`, and the column map from it."""
     if kind != "word":
         return None, None
     for index, earlier in enumerate(blocks):
-        if (earlier.kind == "word" and earlier.source is None and earlier.ngram_range == ngram_range
+        if (earlier.kind == "word" and earlier.source is None and earlier.reading == reading
+                and earlier.ngram_range == ngram_range
                 and len(earlier.vocabulary) >= len(vocabulary)
                 and all(term in earlier.vocabulary for term in vocabulary)):
             remap = np.full(len(earlier.vocabulary), -1, dtype=np.int32)

@@ -8,12 +8,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-FEATURE_SETS = ("word", "word+char", "word+char+presence")
+FEATURE_SETS = ("word", "word+char", "word+char+presence", "word+char+presence+acronym")
 # A term named once in a long paragraph gets a tiny length-normalised TF-IDF value, yet the
 # guideline counts an area named in passing. The presence block (binary, not length-normalised,
 # down-weighted) lets a single mention count whatever the paragraph's length.
 PRESENCE_WEIGHT = 0.05
 PRESENCE_MIN_DF = 3
+# Lower-casing turns the abbreviation "IT" into the pronoun "it", and "AI" or "CT" into noise. A
+# case-sensitive block of words written in capitals (IT, ICT, AI, 5G, FIA, ANF, CT) gives them
+# features of their own, distinct from the lower-case words; presence-like weight, like the block above.
+ACRONYM_PATTERN = r"(?u)\b(?:[A-Z][A-Z0-9]{1,5}|[0-9][A-Z])\b"
+ACRONYM_WEIGHT = 0.1
 
 
 
@@ -48,10 +53,20 @@ def build_features(features: str = "word", min_df: int = 1) -> TfidfVectorizer |
         strip_accents="unicode",
         dtype=np.float32,
     )
-    return FeatureUnion(
-        [("word", word), ("char", char), ("presence", presence)],
-        transformer_weights={"word": 1.0, "char": 1.0, "presence": PRESENCE_WEIGHT},
-    )
+    blocks = [("word", word), ("char", char), ("presence", presence)]
+    weights = {"word": 1.0, "char": 1.0, "presence": PRESENCE_WEIGHT}
+    if features == "word+char+presence+acronym":
+        blocks.append(("acronym", TfidfVectorizer(
+            lowercase=False,
+            token_pattern=ACRONYM_PATTERN,
+            binary=True,
+            norm=None,
+            min_df=max(min_df, 2),
+            strip_accents="unicode",
+            dtype=np.float32,
+        )))
+        weights["acronym"] = ACRONYM_WEIGHT
+    return FeatureUnion(blocks, transformer_weights=weights)
 
 
 def build_pipeline(*, features: str = "word", C: float = 8.0, min_df: int = 1, seed: int = 0) -> Pipeline:

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 MAX_WORDS = 250
 _BLANK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
-# A full stop that ends a title or an initial ("Mr.", "Gen.", "J.", "U.S.") rather than a sentence.
+# A full stop that ends a title, an initial, a month or "p.m." ("Mr.", "Gen.", "J.", "U.S.", "Sept.")
+# rather than a sentence.
 _ABBREVIATION = re.compile(
-    r"(?:^|[\s(\"'“‘])(?:[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]|Mr|Mrs|Ms|Dr|Prof|St|Gen|Lt|Col|Capt|Sgt|Maj|Adm|"
-    r"Gov|Sen|Rep|Rev|Hon|Jr|Sr|No|Nos|vs|approx|Fr|Mt|Ft)\.$")
+    r"(?:^|[\s(\"'“‘])(?:[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]|Mr|Mrs|Ms|Mx|Messrs|Dr|Prof|St|Gen|Lt|Col|Capt|Cmdr|"
+    r"Sgt|Maj|Brig|Adm|Gov|Sen|Rep|Rev|Hon|Amb|Pres|Insp|Supt|Jr|Sr|No|Nos|vs|approx|Fr|Mt|Ft|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$")
 _TERMINAL = re.compile(r"[.!?:;\"'”’)]\s*$")
 
 
@@ -53,7 +55,7 @@ def _split_long(document: str, start: int, end: int, max_words: int) -> list[tup
     text = document[start:end]
     if len(text.split()) <= max_words:
         return [(start, end)]
-    cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    cuts = _sentence_cuts(text)
     pieces, piece_start, words = [], 0, 0
     for left, right in zip(cuts, cuts[1:]):
         n = len(text[left:right].split())
@@ -87,8 +89,14 @@ def normalise_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
-def split_sentences(text: str) -> list[str]:
-    """The sentences of a paragraph: cut after . ! ? or … before a capital or digit, not after an abbreviation."""
-    cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)
+def _sentence_cuts(text: str) -> list[int]:
+    """Offsets where sentences start, plus the text's end: after . ! ? or … before a capital or
+    digit, not after an abbreviation."""
+    return [0] + [m.end() for m in _SENTENCE_END.finditer(text)
                   if not _ABBREVIATION.search(text, max(0, m.start() - 16), m.start() + 1)] + [len(text)]
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a paragraph, cut where `_sentence_cuts` says."""
+    cuts = _sentence_cuts(text)
     return [piece for piece in (text[a:b].strip() for a, b in itertools.pairwise(cuts)) if piece]

@@ -28,6 +28,8 @@ AWKWARD = [
     "x" * 300,
     "tabs\tand\nnewlines\r\nand  double  spaces",
     "12 345 678 numbers 2024-11-28 and e-mail@example.org",
+    "IT and ICT firms, AI labs and 5G masts: the FIA and the ANF said CT cooperation grows, and it will.",
+    "The IT sector, ICT exports and AI; 5G licences for the FIA. It was agreed.",
 ]
 
 
@@ -112,10 +114,23 @@ def test_a_non_float_dtype_gives_none() -> None:
     assert Featurizer.from_features(vectoriser) is None
 
 
-@pytest.mark.parametrize("different", [{"lowercase": False}, {"dtype": np.float32}])
-def test_blocks_that_differ_in_normalisation_or_dtype_give_none(different: dict) -> None:
-    union = FeatureUnion([("a", TfidfVectorizer(**different)), ("b", TfidfVectorizer())]).fit(_tiny_texts())
+def test_blocks_that_differ_in_dtype_give_none() -> None:
+    union = FeatureUnion([("a", TfidfVectorizer(dtype=np.float32)), ("b", TfidfVectorizer())]).fit(_tiny_texts())
     assert Featurizer.from_features(union) is None
+
+
+@pytest.mark.parametrize("different", [
+    {"lowercase": False},
+    {"lowercase": False, "token_pattern": r"(?u)\b[A-Z][A-Z0-9]{1,5}\b", "binary": True, "norm": None},
+    {"strip_accents": None, "ngram_range": (1, 2)},
+])
+def test_blocks_that_read_the_text_differently_give_the_same_matrix(different: dict) -> None:
+    texts = _tiny_texts() + AWKWARD
+    union = FeatureUnion([("a", TfidfVectorizer(**different)), ("b", TfidfVectorizer(strip_accents="unicode")),
+                          ("c", TfidfVectorizer(**different))], transformer_weights={"c": 0.25}).fit(texts)
+    featurizer = Featurizer.from_features(union)
+    assert featurizer is not None
+    assert (featurizer.transform(texts) != union.transform(texts)).nnz == 0
 
 
 @pytest.mark.parametrize("split", [0, 5, 12])

@@ -60,8 +60,22 @@ def test_very_long_block_is_cut_at_sentence_ends() -> None:
         ("The U.S. Coast Guard seized cocaine. J. K. Smith said so.",
          ["The U.S. Coast Guard seized cocaine.", "J. K. Smith said so."]),
         ("No. 10 declined to comment. It rained.", ["No. 10 declined to comment.", "It rained."]),
+        ("The talks ended on Sept. 14 in Doha. Trade was discussed.",
+         ["The talks ended on Sept. 14 in Doha.", "Trade was discussed."]),
+        ("Ms. Rahman landed at 4 p.m. Monday and met Amb. Khan. Both spoke.",
+         ["Ms. Rahman landed at 4 p.m. Monday and met Amb. Khan.", "Both spoke."]),
+        ("Seizures rose in Jan. 2026 and fell in Feb. 2026. Police said so.",
+         ["Seizures rose in Jan. 2026 and fell in Feb. 2026.", "Police said so."]),
         ("", []),
     ],
 )
 def test_sentences(text: str, expected: list[str]) -> None:
     assert split_sentences(text) == expected
+
+
+def test_long_blocks_are_not_cut_after_an_abbreviation() -> None:
+    sentence = "Gen. Rashid met Mr. Naqvi on Sept. 14 at 4 p.m. in Manama to discuss narcotics and trafficking. "
+    document = sentence * 30  # about 500 words in one block: cut at sentence ends only
+    texts = [p.text for p in split_paragraphs(document)]
+    assert len(texts) >= 2
+    assert all(t.startswith("Gen. Rashid") and t.endswith("trafficking.") for t in texts)
