@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import re
 import threading
@@ -16,9 +17,11 @@ from sklearn.pipeline import FeatureUnion
 
 from coopclf.artifact import ArtifactStore, LoadedModel
 from coopclf.errors import ArtifactError, InvalidInput
+from coopclf.dates import leading_date
 from coopclf.featurizer import Featurizer
 from coopclf.pooling import POOLINGS, pool
-from coopclf.screening import abstain_reason
+from coopclf.parties import document_parties, own_pair, paragraph_countries
+from coopclf.screening import screen
 from coopclf.splitter import Paragraph, split_paragraphs
 
 Context = TypeVar("Context")
@@ -44,11 +47,19 @@ class Prediction:
     labels: tuple[str, ...]
     scores: dict[str, float]
     abstained: str | None = None
+    language: str | None = None  # the language identified when the model abstained as not English
+    countries: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # ISO3 -> mention spans
+    pair: str | None = None  # the text's own two most mentioned countries, "BHR-PAK"
     evidence: dict[str, tuple[Evidence, ...]] | None = field(default=None)
 
     def to_dict(self, shift: int = 0) -> dict[str, Any]:
         """The JSON form every interface writes; evidence offsets moved by `shift` (a paragraph's start)."""
         out: dict[str, Any] = {"labels": list(self.labels), "scores": self.scores, "abstained": self.abstained}
+        if self.language is not None:
+            out["language"] = self.language
+        out["countries"] = {code: [[start + shift, end + shift] for start, end in spans]
+                            for code, spans in self.countries.items()}
+        out["pair"] = self.pair
         if self.evidence is not None:
             out["evidence"] = {
                 label: [{"ngram": e.ngram, "weight": e.weight,
@@ -64,6 +75,9 @@ class DocumentResult:
 
     labels: tuple[str, ...]
     paragraphs: tuple[tuple[Paragraph, Prediction], ...]
+    parties: tuple[str, ...] = ()  # the document's main countries (ISO3), most mentioned first
+    pairs: tuple[str | None, ...] = ()  # per paragraph: its own pair, or the parties' when it names under two
+    date: datetime.date | None = None
 
     def summary(self) -> dict[str, Any]:
         """The labels found, the paragraphs carrying each, and counts."""
@@ -78,9 +92,11 @@ class DocumentResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON form: each paragraph's place and prediction (evidence offsets in the document), and the summary."""
         return {
+            "date": self.date.isoformat() if self.date else None,
+            "parties": list(self.parties),
             "paragraphs": [{"index": paragraph.index, "start": paragraph.start, "end": paragraph.end,
-                            **prediction.to_dict(shift=paragraph.start)}
-                           for paragraph, prediction in self.paragraphs],
+                            **prediction.to_dict(shift=paragraph.start), "pair": pair}
+                           for (paragraph, prediction), pair in zip(self.paragraphs, self.pairs)],
             "summary": self.summary(),
         }
 
@@ -239,28 +255,34 @@ class Predictor:
             texts = [text for text, _ in batch]
             yield from zip(self.predict(texts, explain=explain), (context for _, context in batch))
 
-    def classify_paragraphs(self, paragraphs: Sequence[Paragraph], *, explain: bool = False) -> DocumentResult:
-        """Predictions for a document already split into paragraphs."""
+    def classify_paragraphs(self, paragraphs: Sequence[Paragraph], *, explain: bool = False,
+                            date: datetime.date | None = None) -> DocumentResult:
+        """Predictions for a document already split into paragraphs, with its parties and pairs."""
         predictions = self.predict([p.text for p in paragraphs], explain=explain)
-        return DocumentResult(self.labels, tuple(zip(paragraphs, predictions)))
+        parties, pairs = document_parties([p.countries for p in predictions])
+        return DocumentResult(self.labels, tuple(zip(paragraphs, predictions)), parties, pairs, date)
 
-    def classify_document(self, document: str, *, explain: bool = False) -> DocumentResult:
-        """Split a document into paragraphs (blank lines, with fallbacks) and label each one."""
+    def classify_document(self, document: str, *, explain: bool = False,
+                          date: datetime.date | None = None) -> DocumentResult:
+        """Split a document into paragraphs and label each one; `date` defaults to one written at its start."""
         if not isinstance(document, str):
             raise InvalidInput(f"document is {type(document).__name__}, not a string")
-        return self.classify_paragraphs(split_paragraphs(document), explain=explain)
+        return self.classify_paragraphs(split_paragraphs(document), explain=explain,
+                                        date=date or leading_date(document))
 
     def _one(self, text: str, proba: np.ndarray, row: Any, top_k: int) -> Prediction:
         scores = {label: round(float(p), 4) for label, p in zip(self.labels, proba)}
-        reason = abstain_reason(text)
+        countries = paragraph_countries(text)
+        place = {"countries": countries, "pair": own_pair(countries)}
+        reason, language = screen(text)
         if reason is not None:
-            return Prediction(labels=(), scores=scores, abstained=reason,
-                              evidence={} if row is not None else None)
+            return Prediction(labels=(), scores=scores, abstained=reason, language=language,
+                              evidence={} if row is not None else None, **place)
         chosen = tuple(label for label, p, t in zip(self.labels, proba, self.thresholds) if p >= t)
         evidence = None
         if row is not None:
             evidence = {label: self._evidence(text, row, self.labels.index(label), top_k) for label in chosen}
-        return Prediction(labels=chosen, scores=scores, evidence=evidence)
+        return Prediction(labels=chosen, scores=scores, evidence=evidence, **place)
 
     def _evidence(self, text: str, row: Any, j: int, top_k: int) -> tuple[Evidence, ...]:
         columns = self._columns
@@ -268,7 +290,7 @@ class Predictor:
         merged: dict[tuple[str, str], float] = {}
         for k in np.flatnonzero(contributions > 0):
             feature = row.indices[k]
-            kind = "char" if columns.kinds[feature] == "char" else "word"
+            kind = columns.kinds[feature] if columns.kinds[feature] in ("char", "acronym") else "word"
             key = (columns.ngrams[feature], kind)
             merged[key] = merged.get(key, 0.0) + float(contributions[k])
         top = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:top_k]
@@ -279,6 +301,8 @@ class Predictor:
 
     def _spans(self, text: str, ngram: str, kind: str) -> tuple[tuple[int, int], ...]:
         """Character offsets in `text` where a feature occurs."""
+        if kind == "acronym":  # case-sensitive: "IT" the abbreviation, not "it" the pronoun
+            return tuple((m.start(), m.end()) for m in re.finditer(rf"\b{re.escape(ngram)}\b", text))
         if kind == "char":
             needle = ngram.strip()
             lowered = strip_accents_unicode(text.lower())

@@ -44,6 +44,7 @@ class Operation:
     description: str = ""
     bearer: bool = False
     extra_responses: tuple[tuple[int, str, type[BaseModel]], ...] = ()
+    error_model: type[BaseModel] = schemas.ProblemDetails  # KServeError on the KServe routes
 
 
 def documented(operation: Operation) -> Callable[[F], F]:
@@ -74,6 +75,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
     for _, _, op in operations:
         models.update(m for m in (op.request, op.response) if m is not None)
         models.update(m for _, _, m in op.extra_responses)
+        models.add(op.error_model)
     ordered = sorted(models, key=lambda m: m.__name__)
     keys, defs = models_json_schema([(m, "validation") for m in ordered], ref_template=REF)
     refs = {model: keys[(model, "validation")] for model in ordered}
@@ -86,7 +88,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
             "title": "coopclf",
             "version": _package_version(),
             "description": "Label news paragraphs with the international cooperation areas they "
-                           "discuss. Errors are RFC 9457 problem documents (application/problem+json).",
+                           "discuss. Errors are RFC 9457 problem documents (application/problem+json); "
+                           "under /v1/models the same fields plus KServe's `error`, as application/json.",
         },
         "paths": paths,
         "components": {
@@ -107,10 +110,11 @@ def _operation(op: Operation, refs: dict[type[BaseModel], dict[str, Any]]) -> di
     for status, description, model in op.extra_responses:
         media = PROBLEM_JSON if model is schemas.ProblemDetails else "application/json"
         responses[str(status)] = {"description": description, "content": {media: {"schema": refs[model]}}}
+    error_media = PROBLEM_JSON if op.error_model is schemas.ProblemDetails else "application/json"
     for status in sorted({*op.errors, 404, 405, 500}):
         if str(status) not in responses:
             responses[str(status)] = {"description": STATUS_TEXT.get(status, "Problem"),
-                                      "content": {PROBLEM_JSON: {"schema": refs[schemas.ProblemDetails]}}}
+                                      "content": {error_media: {"schema": refs[op.error_model]}}}
     out: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "responses": responses}
     if op.description:
         out["description"] = op.description

@@ -1,4 +1,7 @@
-"""Every error becomes an RFC 9457 application/problem+json response, in one registered handler."""
+"""Every error becomes an RFC 9457 problem document, in one registered handler.
+
+On the KServe V1 routes the same document also carries `error` and is sent as application/json,
+the one error form KServe clients read."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from coopclf.service.http.requestlog import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:coopclf:problem:"
+KSERVE_PREFIX = "/v1/models"
 
 # type slug -> (title, when it is used); also listed on the docs page
 PROBLEM_TYPES: dict[str, tuple[str, str]] = {
@@ -48,12 +52,29 @@ class HttpProblem(Exception):
         self.extensions = extensions
 
 
+def is_kserve_path(path: str) -> bool:
+    """Whether `path` is under /v1/models, where errors take the KServe V1 shape (matched or not: a 404 too)."""
+    return path == KSERVE_PREFIX or path.startswith(KSERVE_PREFIX + "/")
+
+
+def kserve_message(detail: str, errors: Any = None) -> str:
+    """The one line a KServe client shows: the detail, and which fields were wrong if any."""
+    if not errors:
+        return detail
+    return detail + ": " + "; ".join(f"{'.'.join(e['loc']) or 'body'}: {e['msg']}" for e in errors)
+
+
 def problem_response(status: int, title: str, detail: str, *, type_: str = "about:blank",
                      headers: dict[str, str] | None = None, **extensions: Any) -> Response:
     """A problem+json response; `instance` is the request path, `request_id` ties it to the log."""
     body = {"type": type_, "title": title, "status": status, "detail": detail,
             "instance": request.path, "request_id": current_request_id(), **extensions}
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    mimetype = PROBLEM_JSON
+    if is_kserve_path(request.path):
+        # KServe's client reads the body only when it is exactly application/json with `error`.
+        body = {"error": kserve_message(detail, extensions.get("errors")), **body}
+        mimetype = "application/json"
+    response = Response(json.dumps(body), status=status, mimetype=mimetype)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

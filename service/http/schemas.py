@@ -13,6 +13,12 @@ _STRICT = ConfigDict(extra="forbid", strict=True)
 ABSTAINED = ("the model did not judge this text: 'empty' (nothing left after normalisation), "
              "'too_short' (under 3 words) or 'not_english'; labels is then empty. "
              "null when the text was judged.")
+LANGUAGE = ("with abstained 'not_english': the language identified (ISO 639-1 where one exists, e.g. 'fr'; "
+            "'und' when undetermined)")
+
+
+DATE = ("when the text was published, ISO 8601 (2025-07-12) or written out (12 July 2025); "
+        "returned as ISO 8601")
 
 
 class TextRequest(BaseModel):
@@ -21,6 +27,7 @@ class TextRequest(BaseModel):
     model_config = _STRICT
     text: str = Field(description="one paragraph of news text")
     explain: bool = Field(False, description="also return the n-grams behind each assigned label")
+    date: str | None = Field(None, description=DATE)
 
 
 class TextsRequest(BaseModel):
@@ -29,6 +36,7 @@ class TextsRequest(BaseModel):
     model_config = _STRICT
     texts: list[str] = Field(description="paragraphs to label, in order")
     explain: bool = Field(False, description="also return the n-grams behind each assigned label")
+    date: str | None = Field(None, description=DATE)
 
 
 class DocumentRequest(BaseModel):
@@ -37,6 +45,7 @@ class DocumentRequest(BaseModel):
     model_config = _STRICT
     document: str = Field(description="an article; paragraphs are separated by blank lines")
     explain: bool = Field(False, description="also return the n-grams behind each assigned label")
+    date: str | None = Field(None, description=DATE + "; default: a date written at the document's start")
 
 
 class ClassifyRequest(RootModel[TextRequest | TextsRequest | DocumentRequest]):
@@ -60,6 +69,13 @@ class Result(BaseModel):
     scores: dict[str, float] = Field(description="probability of every label")
     thresholds: dict[str, float] = Field(description="the per-label decision thresholds used")
     abstained: str | None = Field(description=ABSTAINED)
+    language: str | None = Field(default=None, description=LANGUAGE)
+    countries: dict[str, list[tuple[int, int]]] = Field(
+        default_factory=dict, description="countries mentioned (ISO 3166-1 alpha-3), each with its mention "
+                                          "spans, in order of first mention (rules: docs/countries.md)")
+    pair: str | None = Field(None, description="the two countries the text concerns, sorted, e.g. 'BHR-PAK': "
+                                               "its own two most mentioned; in a document, the parties' pair "
+                                               "when it names fewer than two")
     evidence: dict[str, list[EvidenceItem]] = Field(
         default_factory=dict, description="only with explain: per assigned label, the strongest n-grams")
 
@@ -86,6 +102,8 @@ class TextsResponse(BaseModel):
 
     model_version: str
     data_hash: str
+    date: str | None = Field(None, description="ISO 8601, when the request gave one")
+    country_names: dict[str, str] = Field(description="display name of every country code in the response")
     results: list[Result]
 
 
@@ -94,6 +112,9 @@ class DocumentResponse(BaseModel):
 
     model_version: str
     data_hash: str
+    date: str | None = Field(description="ISO 8601: the request's date, else one written at the document's start")
+    parties: list[str] = Field(description="the document's main countries (ISO 3166-1 alpha-3), most mentioned first")
+    country_names: dict[str, str] = Field(description="display name of every country code in the response")
     paragraphs: list[ParagraphResult]
     summary: DocumentSummary
 
@@ -122,12 +143,30 @@ class KServePrediction(BaseModel):
     labels: list[str]
     scores: dict[str, float]
     abstained: str | None = Field(description=ABSTAINED)
+    language: str | None = Field(default=None, description=LANGUAGE)
 
 
 class KServePredictResponse(BaseModel):
     """KServe V1 inference response (plus the model version and data hash)."""
 
     predictions: list[KServePrediction]
+    model_version: str
+    data_hash: str
+
+
+class KServeExplanation(BaseModel):
+    """Why one instance got its labels."""
+
+    evidence: dict[str, list[EvidenceItem]] = Field(
+        description="per assigned label, the strongest n-grams with [start, end) offsets into the instance's "
+                    "text; {} when the model abstained or assigned no label")
+
+
+class KServeExplainResponse(BaseModel):
+    """KServe V1 explanation response: the predictions and, in the same order, their explanations."""
+
+    predictions: list[KServePrediction]
+    explanations: list[KServeExplanation]
     model_version: str
     data_hash: str
 
@@ -206,3 +245,9 @@ class ProblemDetails(BaseModel):
     detail: str
     instance: str
     request_id: str
+
+
+class KServeError(ProblemDetails):
+    """A KServe V1 error (application/json): `error` for KServe clients, plus the problem document's fields."""
+
+    error: str = Field(description="the detail, with the fields at fault when the body was off the schema")

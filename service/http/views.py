@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, request
 
+from coopclf.countries import country_name
+from coopclf.dates import leading_date, parse_date
 from coopclf.errors import InvalidInput
 from coopclf.labels import display_name, normalise_labels
 from coopclf.predictor import Prediction
@@ -72,40 +75,83 @@ def classify() -> Response:
         return _classify_document(current, served, body)
     texts = [body.text] if isinstance(body, schemas.TextRequest) else body.texts
     _check_texts(current, texts)
+    date = _date(body.date)
     predictions = _predict(current, served, texts, body.explain)
     return json_response({"model_version": served.version, "data_hash": served.data_hash,
+                          "date": date.isoformat() if date else None,
+                          "country_names": _country_names(p.countries for p in predictions),
                           "results": [render(p, served) for p in predictions]})
+
+
+def _date(value: str | None) -> datetime.date | None:
+    """The request's date; an unparseable one is a 422 naming the field."""
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except InvalidInput as exc:
+        raise InvalidInput(f"date: {exc}") from None
+
+
+def _country_names(found: Iterable[dict[str, Any]]) -> dict[str, str]:
+    return {code: country_name(code) for countries in found for code in countries}
 
 
 def _classify_document(current: ServiceState, served: ServedModel, body: schemas.DocumentRequest) -> Response:
     paragraphs = split_paragraphs(body.document)
     _check_texts(current, [p.text for p in paragraphs], "paragraph")
-    document = served.predictor.classify_paragraphs(paragraphs, explain=body.explain)
+    document = served.predictor.classify_paragraphs(paragraphs, explain=body.explain,
+                                                    date=_date(body.date) or leading_date(body.document))
     current.metrics.observe_predictions([prediction for _, prediction in document.paragraphs])
     out = document.to_dict()
     for result in out["paragraphs"]:
         result["thresholds"] = served.thresholds
-    return json_response({"model_version": served.version, "data_hash": served.data_hash, **out})
+    names = _country_names([dict.fromkeys(document.parties)] + [p.countries for _, p in document.paragraphs])
+    return json_response({"model_version": served.version, "data_hash": served.data_hash,
+                          "country_names": names, **out})
 
 
 @api.post(f"/v1/models/{KSERVE_NAME}:predict")
 @documented(Operation("KServe V1 inference", "kserve", schemas.KServePredictResponse,
-                      schemas.KServePredictRequest, errors=INPUT_ERRORS))
+                      schemas.KServePredictRequest, errors=INPUT_ERRORS, error_model=schemas.KServeError))
 def kserve_predict() -> Response:
     current = state()
     served = current.served()
-    body = validated(schemas.KServePredictRequest)
-    texts = [item if isinstance(item, str) else item.text for item in body.instances]
-    _check_texts(current, texts, "instance")
-    predictions = _predict(current, served, texts, False)
+    predictions = _predict(current, served, _kserve_instances(current), False)
     return json_response({
         "predictions": [p.to_dict() for p in predictions],
         "model_version": served.version, "data_hash": served.data_hash,
     })
 
 
+@api.post(f"/v1/models/{KSERVE_NAME}:explain")
+@documented(Operation(
+    "KServe V1 explanation", "kserve", schemas.KServeExplainResponse, schemas.KServePredictRequest,
+    errors=INPUT_ERRORS, error_model=schemas.KServeError,
+    description="The predictions of `:predict` and, in the same order, the n-grams behind each "
+                "assigned label with their weights and character offsets into the instance's text."))
+def kserve_explain() -> Response:
+    current = state()
+    served = current.served()
+    predictions = _predict(current, served, _kserve_instances(current), True)
+    results = [p.to_dict() for p in predictions]
+    return json_response({
+        "predictions": [{k: v for k, v in result.items() if k != "evidence"} for result in results],
+        "explanations": [{"evidence": result.get("evidence", {})} for result in results],
+        "model_version": served.version, "data_hash": served.data_hash,
+    })
+
+
+def _kserve_instances(current: ServiceState) -> list[str]:
+    body = validated(schemas.KServePredictRequest)
+    texts = [item if isinstance(item, str) else item.text for item in body.instances]
+    _check_texts(current, texts, "instance")
+    return texts
+
+
 @api.get(f"/v1/models/{KSERVE_NAME}")
-@documented(Operation("KServe V1 model status", "kserve", schemas.KServeModelStatus, errors=(503,)))
+@documented(Operation("KServe V1 model status", "kserve", schemas.KServeModelStatus, errors=(503,),
+                      error_model=schemas.KServeError))
 def kserve_status() -> Response:
     holder = state().holder
     served = holder.current

@@ -1,10 +1,13 @@
-"""The web page: `GET /` and its static files (vanilla HTML, JS and CSS from service/http/static)."""
+"""The web page: `GET /` and its static files (vanilla HTML, JS and CSS from service/http/static).
+
+`GET /` is also KServe V1's liveness check: clients that do not ask for HTML get `{"status": "alive"}`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, send_from_directory
+import orjson
+from flask import Blueprint, Response, request, send_from_directory
 from werkzeug.exceptions import NotFound
 
 STATIC = Path(__file__).with_name("static")
@@ -38,7 +41,7 @@ def static_response(filename: str) -> Response:
     if content_type is None or Path(filename).name.startswith("."):
         raise NotFound(f"there is no static file {filename!r}")
     # send_from_directory refuses names that leave STATIC and answers conditional requests.
-    response = send_from_directory(STATIC, filename, mimetype=content_type, max_age=0)
+    response = send_from_directory(STATIC, filename, mimetype=content_type.split(";")[0], max_age=0)
     # The files are small: read them now, so no file handle outlives the request.
     response.direct_passthrough = False
     data = response.get_data()
@@ -49,9 +52,20 @@ def static_response(filename: str) -> Response:
     return response
 
 
+def wants_html() -> bool:
+    """Whether the client lists text/html itself in Accept, as browsers do (a bare */* is not asking for HTML)."""
+    return any(mimetype.split(";")[0].strip().lower() == "text/html" and quality > 0
+               for mimetype, quality in request.accept_mimetypes)
+
+
 @web.get("/")
 def index() -> Response:
-    return static_response(INDEX)
+    if wants_html():
+        response = static_response(INDEX)
+    else:
+        response = Response(orjson.dumps({"status": "alive"}), mimetype="application/json")
+    response.vary.add("Accept")
+    return response
 
 
 @web.get("/static/<path:filename>")

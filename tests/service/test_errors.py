@@ -1,4 +1,6 @@
-"""Every bad request gets an RFC 9457 problem document with the right status, never HTML."""
+"""Every bad request gets an RFC 9457 problem document with the right status, never HTML.
+
+The KServe routes' form of the same documents is tested in test_kserve.py."""
 
 from __future__ import annotations
 
@@ -70,7 +72,6 @@ def test_json_with_a_charset_and_vendor_json_types_are_accepted(client: FlaskCli
 @pytest.mark.parametrize(("path", "body", "status", "kind"), [
     ("/v1/classify", {"texts": ["a"] * 4}, 413, "too-many-items"),
     ("/v1/classify", {"document": "One.\n\nTwo.\n\nThree.\n\nFour."}, 413, "too-many-items"),
-    ("/v1/models/coopclf:predict", {"instances": ["a"] * 4}, 413, "too-many-items"),
     ("/v1/classify", {"text": "x" * 41}, 422, "text-too-long"),
     ("/v1/classify", {"texts": ["ok", "x" * 41]}, 422, "text-too-long"),
     ("/v1/classify", {"document": "ok\n\n" + "x" * 41}, 422, "text-too-long"),
@@ -91,7 +92,6 @@ def test_items_at_the_limits_are_accepted(make_app: Callable[..., Flask]) -> Non
 @pytest.mark.parametrize(("method", "path", "status"), [
     ("GET", "/nowhere", 404),
     ("POST", "/v1/classify/", 404),
-    ("GET", "/v1/models/other", 404),
     ("GET", "/v1/classify", 405),
     ("DELETE", "/v1/model", 405),
     ("PUT", "/healthz", 405),
@@ -127,8 +127,6 @@ def test_no_model_means_503_on_model_endpoints_and_readiness(make_app: Callable[
     assert client.get("/healthz").status_code == 200
     for method, path, body in [("GET", "/readyz", None), ("GET", "/v1/model", None),
                                ("POST", "/v1/classify", {"text": NARCOTICS}),
-                               ("POST", "/v1/feedback", {"text": NARCOTICS, "labels": []}),
-                               ("GET", "/v1/models/coopclf", None)]:
+                               ("POST", "/v1/feedback", {"text": NARCOTICS, "labels": []})]:
         problem = assert_problem(client.open(path, method=method, json=body), 503, "model-unavailable")
         assert "no model version is promoted" in problem["detail"]
-    assert client.get("/v1/models/coopclf").get_json()["ready"] is False

@@ -12,9 +12,11 @@ from flask.testing import FlaskClient
 from coopclf.service.http.web import STATIC
 from tests.conftest import REPO
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # what Firefox sends
+
 
 def test_index_serves_the_page_with_its_form(client: FlaskClient) -> None:
-    response = client.get("/")
+    response = client.get("/", headers={"Accept": BROWSER_ACCEPT})
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     page = response.get_data(as_text=True)
@@ -28,8 +30,29 @@ def test_index_serves_the_page_with_its_form(client: FlaskClient) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.parametrize(("accept", "mimetype"), [
+    (BROWSER_ACCEPT, "text/html"),
+    ("text/html", "text/html"),
+    ("TEXT/HTML; level=1", "text/html"),
+    (None, "application/json"),  # the KServe SDK's liveness check, curl, monitoring probes
+    ("*/*", "application/json"),
+    ("application/json", "application/json"),
+    ("text/html;q=0, application/json", "application/json"),
+])
+def test_the_root_is_the_page_for_browsers_and_kserve_liveness_for_the_rest(
+        client: FlaskClient, accept: str | None, mimetype: str) -> None:
+    response = client.get("/", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+    assert "Accept" in response.vary
+    if mimetype == "application/json":
+        assert response.get_json() == {"status": "alive"}
+    else:
+        assert '<textarea id="document"' in response.get_data(as_text=True)
+
+
 def test_every_file_the_page_references_is_served(client: FlaskClient) -> None:
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/", headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
     referenced = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
     assert {"/static/app.js", "/static/style.css"} <= set(referenced)
     for path in referenced:
