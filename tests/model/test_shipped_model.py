@@ -146,3 +146,86 @@ def test_one_mention_in_a_long_speech_paragraph_counts(shipped: Predictor, sente
     without, with_mention = shipped.predict([SPEECH.format(""), SPEECH.format(sentence)])
     assert without.labels == ()
     assert label in with_mention.labels
+
+
+@pytest.mark.skipif(not (SHARED / "examples" / "seed-article.txt").is_file(),
+                    reason="../shared/examples/seed-article.txt is absent (shared folder not checked out)")
+def test_seed_article_parties_pairs_and_date(shipped: Predictor) -> None:
+    result = shipped.classify_document((SHARED / "examples" / "seed-article.txt").read_text(encoding="utf-8"))
+    assert set(result.parties) == {"PAK", "BHR"}
+    assert str(result.date) == "2025-07-12"
+    labelled = [pair for (_, prediction), pair in zip(result.paragraphs, result.pairs) if prediction.labels]
+    assert labelled and set(labelled) == {"BHR-PAK"}
+
+
+ACRONYMS = [
+    ("Both sides agreed to enhance cooperation in the IT sector.", "information_technology"),
+    ("Both sides agreed to enhance cooperation in the ICT sector.", "information_technology"),
+    ("The ministers listed opportunities in retail, IT, tourism and agriculture.", "information_technology"),
+    ("The two countries will train officials in AI and roll out 5G networks in both capitals.",
+     "information_technology"),
+    ("The interior ministers agreed to deepen CT cooperation against militant groups.", "counterterrorism"),
+]
+
+
+@pytest.mark.parametrize(("text", "label"), ACRONYMS)
+def test_acronyms_in_capitals_name_their_area(shipped: Predictor, text: str, label: str) -> None:
+    assert label in shipped.predict([text])[0].labels
+
+
+@pytest.mark.parametrize("text", [
+    "It was agreed that both sides would meet again next year.",
+    "It is the need of the hour, he said, and it will strengthen brotherly ties.",
+    "Both sides agreed to enhance cooperation.",
+])
+def test_the_pronoun_it_and_boilerplate_add_no_label(shipped: Predictor, text: str) -> None:
+    assert shipped.predict([text])[0].labels == ()
+
+
+PROTOCOL = ("{host}, received {guest} at the palace, where they reviewed the brotherly relations between "
+            "{a} and {b} and ways to strengthen them. {guest_short} conveyed the greetings of his leadership "
+            "and wished the people of {a} further progress and prosperity.")
+PROTOCOL_NAMES = [
+    dict(host="Sheikh Mohammed bin Zayed Al Nahyan, President of the UAE", guest="Sheikh Tamim bin Hamad Al Thani",
+         guest_short="Sheikh Tamim", a="the UAE", b="Qatar"),
+    dict(host="King Hamad bin Isa Al Khalifa", guest="Interior Minister Mohsin Naqvi", guest_short="Naqvi",
+         a="Bahrain", b="Pakistan"),
+    dict(host="Prime Minister Sheikh Hasina", guest="Foreign Minister Subrahmanyam Jaishankar",
+         guest_short="Jaishankar", a="Bangladesh", b="India"),
+    dict(host="Chancellor Olaf Brandt", guest="Commerce Minister Pierre Lefèvre", guest_short="Lefèvre",
+         a="Germany", b="France"),
+    dict(host="Sultan Haitham bin Tarik Al Said", guest="Sheikh Sabah Al-Khalid Al-Sabah",
+         guest_short="Sheikh Sabah", a="Oman", b="Kuwait"),
+]
+
+
+def test_swapping_officials_and_countries_keeps_a_protocol_paragraph_without_labels(shipped: Predictor) -> None:
+    predictions = shipped.predict([PROTOCOL.format(**names) for names in PROTOCOL_NAMES])
+    assert [p.labels for p in predictions] == [()] * len(PROTOCOL_NAMES)
+    # Names do not lean towards an area: no score comes near its threshold.
+    for prediction in predictions:
+        for label, threshold in zip(shipped.labels, shipped.thresholds):
+            assert prediction.scores[label] < threshold / 2, (label, prediction.scores)
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("Thousands of pilgrims crossed the border to perform Arbaeen rituals in Karbala.", "tourism"),
+    ("Saudi Arabia raised the Umrah quota and added flights for pilgrims from Pakistan.", "tourism"),
+    ("The corridor will stay open so that Sikh pilgrims can visit the shrine without a visa.", "tourism"),
+])
+def test_religious_travel_is_tourism(shipped: Predictor, text: str, label: str) -> None:
+    assert label in shipped.predict([text])[0].labels
+
+
+@pytest.mark.parametrize("text", [
+    "Customs officials foiled an attempt to smuggle gold bars across the border at Torkham.",
+    "Border guards seized smuggled cigarettes and fuel worth two million rupees.",
+    "Police detained 40 irregular migrants near the border and handed them to immigration officials.",
+])
+def test_smuggling_of_goods_and_bare_migration_are_not_trafficking(shipped: Predictor, text: str) -> None:
+    assert "human_trafficking" not in shipped.predict([text])[0].labels
+
+
+def test_drug_trafficking_alone_is_narcotics_only(shipped: Predictor) -> None:
+    labels = shipped.predict(["The anti-narcotics force arrested three drug traffickers with 50 kg of heroin."])[0].labels
+    assert labels == ("narcotics",)
