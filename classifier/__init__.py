@@ -10,6 +10,7 @@ Importing coopclf is cheap: the model, scikit-learn and numpy load on the first 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,15 +27,17 @@ __all__ = ["LABELS", "ArtifactError", "CoopclfError", "DataError", "InvalidInput
            "__version__", "load"]
 
 
-def load(version: str | None = None, artifacts: str | Path | None = None) -> Predictor:
+def load(version: str | None = None, artifacts: str | Path | None = None, *,
+         trusted_keys: Sequence[str | Path] = ()) -> Predictor:
     """The Predictor of a model version (default: the current one of the shipped `artifacts/`).
 
-    The manifest and the model file's SHA-256 are checked before anything is unpickled; a bad or
+    The manifest, its signature by one of `trusted_keys` (PEM public key files) when any are given,
+    and every data file's SHA-256 are checked before anything is unpickled; a bad, unsigned or
     missing version raises ArtifactError.
     """
     from coopclf.predictor import Predictor
 
-    return Predictor.load(artifacts, version)
+    return Predictor.load(artifacts, version, trusted_keys=trusted_keys)
 
 
 def __getattr__(name: str) -> Any:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import io
 import json
+import logging
 import os
 import platform
+import re
 import shutil
+import socket
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,16 +23,22 @@ from typing import Any
 import joblib
 import numpy as np
 import sklearn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from coopclf.errors import ArtifactError
-from coopclf.files import TMP_PREFIX, write_atomic
+from coopclf.files import TMP_PREFIX, write_atomic, writing
+from coopclf.manifest import MODEL_FILE, file_digests, parse_manifest
+from coopclf.signing import SIGNATURE_FILE, TrustedKeys, signature_for
 
-MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
 POINTER_FILE = "CURRENT"
 HISTORY_FILE = "HISTORY"
 ALLOW_MISMATCH_SETTING = "COOPCLF_ALLOW_VERSION_MISMATCH"
-REQUIRED_KEYS = ("version", "created_at", "labels", "thresholds", "model_sha256", "environment")
+TRUSTED_KEYS_SETTING = "COOPCLF_TRUSTED_KEYS"
+# Temp dirs are named `.tmp-<version>.<host>.<pid>`, so a later run can tell whose they are.
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+log = logging.getLogger("coopclf.artifact")
+_unauthenticated_logged = False
 
 
 def default_artifacts_dir() -> Path:
@@ -68,39 +80,98 @@ def _minor(version: str) -> tuple[str, ...]:
     return tuple(version.split(".")[:2])
 
 
-class ArtifactStore:
-    """A directory of model versions, each `<version>/{model.joblib,manifest.json}`, plus CURRENT."""
+def _note_unauthenticated(root: Path) -> None:
+    """Log, once per process, that versions are loaded on their checksums alone."""
+    global _unauthenticated_logged
+    if not _unauthenticated_logged:
+        _unauthenticated_logged = True
+        log.warning("model versions in %s are not authenticated: no trusted keys are configured (%s), so "
+                    "a model file replaced together with its checksum would be loaded", root, TRUSTED_KEYS_SETTING)
 
-    def __init__(self, root: str | Path | None = None, *, allow_version_mismatch: bool = False) -> None:
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would interrupt the process there; leave it to the age rule
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _abandoned(name: str) -> bool:
+    """Whether a temp dir's name says it belongs to a process of this host that has ended."""
+    parts = name[len(TMP_PREFIX):].split(".", 1)
+    if len(parts) != 2:
+        return False
+    host, _, pid = parts[1].rpartition(".")
+    return host in ("", _HOST) and pid.isdigit() and not _alive(int(pid))
+
+
+class ArtifactStore:
+    """A directory of model versions, each `<version>/{manifest.json,manifest.sig,<data files>}`, plus CURRENT.
+
+    With `trusted_keys` (PEM public key files), a version loads only if its manifest is signed by one
+    of them; the manifest lists every data file's SHA-256, checked before anything is unpickled.
+    """
+
+    def __init__(self, root: str | Path | None = None, *, allow_version_mismatch: bool = False,
+                 trusted_keys: Sequence[str | Path] = ()) -> None:
         self.root = Path(root) if root is not None else default_artifacts_dir()
         self.allow_version_mismatch = allow_version_mismatch
+        self.trusted_keys = tuple(Path(p) for p in trusted_keys)
+        self.trusted = TrustedKeys.from_files(self.trusted_keys)
 
-    def save(self, pipeline: Any, manifest: dict[str, Any]) -> str:
-        """Write a new version atomically (temp dir + rename) and return its name; never promotes."""
-        self.root.mkdir(parents=True, exist_ok=True)
+    def elsewhere(self, root: str | Path) -> ArtifactStore:
+        """A store over another directory that verifies as this one does (same keys and policy)."""
+        other = copy.copy(self)
+        other.root = Path(root)
+        return other
+
+    def save(self, pipeline: Any, manifest: dict[str, Any], *,
+             signing_key: Ed25519PrivateKey | None = None) -> str:
+        """Write a new version atomically (temp dir + rename), signed if a key is given; never promotes."""
+        with writing(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
         self._clean_stale_tmp()
         version = self._new_version(manifest.get("data_hash", ""))
-        tmp = self.root / f"{TMP_PREFIX}{version}.{os.getpid()}"
+        tmp = self.root / f"{TMP_PREFIX}{version}.{_HOST}.{os.getpid()}"
         try:
-            tmp.mkdir()
-            model_path = tmp / MODEL_FILE
-            joblib.dump(pipeline, model_path, compress=3)
-            with model_path.open("rb+") as handle:
-                os.fsync(handle.fileno())
+            with writing(self.root / version):
+                tmp.mkdir()
+                model_path = tmp / MODEL_FILE
+                joblib.dump(pipeline, model_path, compress=3)
+                with model_path.open("rb+") as handle:
+                    os.fsync(handle.fileno())
+            digest = sha256_file(model_path)
             full = {
                 "version": version,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 **manifest,
                 "environment": environment(),
-                "model_sha256": sha256_file(model_path),
+                "model_sha256": digest,
                 "model_bytes": model_path.stat().st_size,
+                "files": {MODEL_FILE: digest},
             }
-            write_atomic(tmp / MANIFEST_FILE, (json.dumps(full, indent=2, sort_keys=False) + "\n").encode())
-            os.rename(tmp, self.root / version)
+            data = (json.dumps(full, indent=2, sort_keys=False) + "\n").encode()
+            write_atomic(tmp / MANIFEST_FILE, data)
+            if signing_key is not None:
+                write_atomic(tmp / SIGNATURE_FILE, signature_for(signing_key, data))
+            with writing(self.root / version):
+                os.rename(tmp, self.root / version)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         return version
+
+    def sign(self, version: str, signing_key: Ed25519PrivateKey) -> None:
+        """Sign an existing version's manifest (after checking its files against it); replaces any signature."""
+        directory = self._version_dir(version)
+        data = self._manifest_bytes(directory, version)
+        self._check_files(directory, self._parse(data, directory, version), read_model=False)
+        write_atomic(directory / SIGNATURE_FILE, signature_for(signing_key, data))
 
     def _new_version(self, data_hash: str) -> str:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -112,10 +183,14 @@ class ArtifactStore:
         return version
 
     def _clean_stale_tmp(self, older_than_s: float = 3600.0) -> None:
-        """Remove temp dirs an interrupted run left behind (after an hour, so live runs are safe)."""
+        """Remove temp dirs interrupted runs left: a gone process's of this host at once, any after an hour."""
         now = time.time()
         for path in self.root.glob(f"{TMP_PREFIX}*"):
-            if path.is_dir() and now - path.stat().st_mtime > older_than_s:
+            try:
+                stale = path.is_dir() and (_abandoned(path.name) or now - path.stat().st_mtime > older_than_s)
+            except OSError:  # removed meanwhile by another run
+                continue
+            if stale:
                 shutil.rmtree(path, ignore_errors=True)
 
     def versions(self) -> list[str]:
@@ -135,35 +210,81 @@ class ArtifactStore:
         name = pointer.read_text(encoding="utf-8").strip()
         return name or None
 
-    def manifest(self, version: str) -> dict[str, Any]:
-        """Read and check one version's manifest."""
-        path = self.root / version / MANIFEST_FILE
+    def _version_dir(self, version: str) -> Path:
+        """The directory of `version`: a plain name of a directory inside the artifacts directory."""
+        if (not isinstance(version, str) or not version or version.startswith(".") or "\0" in version
+                or any(sep in version for sep in ("/", "\\", os.sep)) or Path(version).drive):
+            raise ArtifactError(f"{version!r} is not a model version name: give the name of a directory "
+                                f"inside {self.root}")
+        path = self.root / version
+        if path.exists() and path.resolve().parent != self.root.resolve():
+            raise ArtifactError(f"{path} leads outside {self.root}; a model version must be a directory inside it")
+        return path
+
+    def _manifest_bytes(self, directory: Path, version: str) -> bytes:
+        path = directory / MANIFEST_FILE
         if not path.is_file():
             raise ArtifactError(f"model version {version!r} not found in {self.root}")
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ArtifactError(f"{path}: manifest is not valid JSON ({exc})") from None
-        missing = [k for k in REQUIRED_KEYS if k not in manifest]
-        if not isinstance(manifest, dict) or missing:
-            raise ArtifactError(f"{path}: manifest lacks {', '.join(missing)}")
+            return path.read_bytes()
+        except OSError as exc:
+            raise ArtifactError(f"{path}: cannot read the manifest ({exc.strerror})") from None
+
+    def _parse(self, data: bytes, directory: Path, version: str) -> dict[str, Any]:
+        path = directory / MANIFEST_FILE
+        manifest = parse_manifest(data, str(path))
         if manifest["version"] != version:
             raise ArtifactError(f"{path}: manifest names version {manifest['version']!r}, not {version!r}")
         return manifest
 
+    def manifest(self, version: str) -> dict[str, Any]:
+        """Read and check one version's manifest (its shape; `verify` also checks files and signature)."""
+        directory = self._version_dir(version)
+        return self._parse(self._manifest_bytes(directory, version), directory, version)
+
     def verify(self, version: str) -> dict[str, Any]:
-        """Check the manifest and the model file's SHA-256 without unpickling anything."""
-        manifest = self.manifest(version)
-        model_path = self.root / version / MODEL_FILE
-        if not model_path.is_file():
-            raise ArtifactError(f"{model_path}: model file is missing")
-        actual = sha256_file(model_path)
-        if actual != manifest["model_sha256"]:
-            raise ArtifactError(
-                f"{model_path}: SHA-256 {actual[:12]}… does not match the manifest's "
-                f"{manifest['model_sha256'][:12]}…; the file was modified or truncated. "
-                "Restore it or retrain; it will not be loaded."
-            )
+        """Check the signature, the manifest and every data file's SHA-256 without unpickling anything."""
+        return self._verified(version, read_model=False)[0]
+
+    def _verified(self, version: str, *, read_model: bool) -> tuple[dict[str, Any], bytes]:
+        """The checked manifest and, if asked, the model file's bytes that were checked (read once)."""
+        directory = self._version_dir(version)
+        data = self._manifest_bytes(directory, version)
+        if self.trusted:
+            self.trusted.verify(data, directory / SIGNATURE_FILE)
+        else:
+            _note_unauthenticated(self.root)
+        manifest = self._parse(data, directory, version)
+        model = self._check_files(directory, manifest, read_model=read_model)
+        self._check_environment(version, manifest)
+        return manifest, model
+
+    def _check_files(self, directory: Path, manifest: dict[str, Any], *, read_model: bool) -> bytes:
+        """Compare every listed file with its SHA-256; refuse unlisted ones; the model's bytes if asked."""
+        digests = file_digests(manifest)
+        present = {p.name for p in directory.iterdir() if not p.name.startswith(".") and not p.is_dir()}
+        unlisted = sorted(present - set(digests) - {MANIFEST_FILE, SIGNATURE_FILE})
+        if unlisted:
+            raise ArtifactError(f"{directory / unlisted[0]}: not listed in the manifest; a version holds only "
+                                "the files its manifest lists. It will not be loaded.")
+        model = b""
+        for name, expected in digests.items():
+            path = directory / name
+            if not path.is_file():
+                raise ArtifactError(f"{path}: {'model' if name == MODEL_FILE else 'data'} file is missing")
+            if name == MODEL_FILE and read_model:
+                model = path.read_bytes()
+                actual = hashlib.sha256(model).hexdigest()
+            else:
+                actual = sha256_file(path)
+            if actual != expected:
+                raise ArtifactError(
+                    f"{path}: SHA-256 {actual[:12]}… does not match the manifest's {expected[:12]}…; "
+                    "the file was modified or truncated. Restore it or retrain; it will not be loaded."
+                )
+        return model
+
+    def _check_environment(self, version: str, manifest: dict[str, Any]) -> None:
         trained_with = manifest["environment"].get("scikit-learn", "?")
         if _minor(trained_with) != _minor(sklearn.__version__):
             message = (
@@ -172,8 +293,7 @@ class ArtifactStore:
             )
             if not self.allow_version_mismatch:
                 raise ArtifactError(message + f" (set {ALLOW_MISMATCH_SETTING}=1 to load it anyway, or retrain)")
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
-        return manifest
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
 
     def load(self, version: str | None = None) -> LoadedModel:
         """Verify, then unpickle a version (default: the current one)."""
@@ -183,12 +303,12 @@ class ArtifactStore:
                 f"no model version is promoted in {self.root} (no {POINTER_FILE} file); "
                 "train one with `coopclf train` or point --artifacts elsewhere"
             )
-        manifest = self.verify(version)
-        path = self.root / version
+        manifest, model = self._verified(version, read_model=True)
+        path = self._version_dir(version) / MODEL_FILE
         try:
-            pipeline = joblib.load(path / MODEL_FILE)
+            pipeline = joblib.load(io.BytesIO(model))  # the bytes that were checked, not the file again
         except Exception as exc:  # unpickling can fail in many library-specific ways
-            raise ArtifactError(f"{path / MODEL_FILE}: could not be loaded ({exc})") from exc
+            raise ArtifactError(f"{path}: could not be loaded ({exc})") from exc
         return LoadedModel(version=version, manifest=manifest, pipeline=pipeline)
 
     def promote(self, version: str) -> None:
@@ -229,7 +349,7 @@ class ArtifactStore:
 
     def _log(self, action: str, version: str) -> None:
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with (self.root / HISTORY_FILE).open("a", encoding="utf-8") as handle:
+        with writing(self.root / HISTORY_FILE), (self.root / HISTORY_FILE).open("a", encoding="utf-8") as handle:
             handle.write(f"{stamp} {action} {version}\n")
             handle.flush()
             os.fsync(handle.fileno())

@@ -25,3 +25,7 @@ class DataError(CoopclfError):
         if truncated:
             lines.append("(stopped after the first problems; fix these or use --skip-invalid)")
         super().__init__(f"{len(self.problems)} problem(s) in the data:\n" + "\n".join(lines))
+
+
+class DeadlineExceeded(CoopclfError):
+    """Work stopped unfinished because it ran past the deadline its caller set."""

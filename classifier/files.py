@@ -4,23 +4,36 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from coopclf.errors import InvalidInput
+from coopclf.errors import CoopclfError, InvalidInput
 
 TMP_PREFIX = ".tmp-"
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn an OSError while writing `path` (disk full, quota, read-only, ...) into one CoopclfError naming it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise CoopclfError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` so a reader sees the old or the new content, never a mix or a part."""
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}")
     try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        with writing(path):
+            with tmp.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 

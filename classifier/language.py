@@ -143,7 +143,7 @@ def is_english(text: str) -> tuple[bool, str]:
     words = _WORD.findall(text)
     if not words:
         return False, UNDETERMINED
-    hits = sum(word.lower() in _FUNCTION_WORDS for word in words)
+    hits = sum(map(_FUNCTION_WORDS.__contains__, map(str.lower, words)))
     share = hits / len(words)
     prepared = _prepare(text)
     found = None

@@ -8,30 +8,42 @@ areas spread over several sentences. "sentence-mean" averages the two, per label
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from coopclf.splitter import split_sentences
+
+if TYPE_CHECKING:  # numpy loads when scores are pooled: the command line reads POOLINGS without it
+    import numpy as np
 
 POOLINGS = ("paragraph", "sentence-mean")
 # Shorter pieces ("Why?", "(Item 4.)") say too little to be scored on their own.
 MIN_SENTENCE_WORDS = 3
 
 
+def scored_pieces(text: str) -> tuple[list[str], list[int]]:
+    """`text`'s sentence pieces and which of them are scored: those of at least MIN_SENTENCE_WORDS words, if two or more."""
+    pieces = split_sentences(text)
+    scored = [i for i, piece in enumerate(pieces) if len(piece.split()) >= MIN_SENTENCE_WORDS]
+    return pieces, scored if len(scored) >= 2 else []
+
+
 def sentence_rows(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """The sentences of at least MIN_SENTENCE_WORDS words of each text that has two or more, and their text's index."""
+    import numpy as np
+
     sentences: list[str] = []
     owners: list[int] = []
     for i, text in enumerate(texts):
-        parts = [s for s in split_sentences(text) if len(s.split()) >= MIN_SENTENCE_WORDS]
-        if len(parts) >= 2:
-            sentences.extend(parts)
-            owners.extend([i] * len(parts))
+        pieces, scored = scored_pieces(text)
+        sentences.extend(pieces[k] for k in scored)
+        owners.extend([i] * len(scored))
     return sentences, np.asarray(owners, dtype=np.intp)
 
 
 def combine(pooling: str, paragraph: np.ndarray, sentence: np.ndarray, owners: np.ndarray) -> np.ndarray:
     """Pooled probabilities from the texts' own and their sentences' (the rows `sentence_rows` gave)."""
+    import numpy as np
+
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
     if pooling == "paragraph":
@@ -48,6 +60,8 @@ def pool(pooling: str, texts: Sequence[str], paragraph: np.ndarray,
     """Pooled probabilities for `texts`, given their whole-text probabilities and a scorer for sentences."""
     if pooling == "paragraph":
         return paragraph
+    import numpy as np
+
     sentences, owners = sentence_rows(texts)
     scores = score(sentences) if sentences else np.empty((0, paragraph.shape[1]))
     return combine(pooling, paragraph, scores, owners)

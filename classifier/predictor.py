@@ -6,6 +6,7 @@ import datetime
 import itertools
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,19 +17,17 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer,
 from sklearn.pipeline import FeatureUnion
 
 from coopclf.artifact import ArtifactStore, LoadedModel
-from coopclf.errors import ArtifactError, InvalidInput
+from coopclf.errors import ArtifactError, DeadlineExceeded, InvalidInput
 from coopclf.dates import leading_date
 from coopclf.featurizer import Featurizer
-from coopclf.pooling import POOLINGS, pool
+from coopclf.pooling import POOLINGS, combine, pool, scored_pieces
 from coopclf.parties import document_parties, own_pair, paragraph_countries
 from coopclf.screening import screen
 from coopclf.splitter import Paragraph, split_paragraphs
 
 Context = TypeVar("Context")
 
-CHUNK = 2048  # texts vectorised at once (and then their sentences): bounds memory whatever the batch size
-# Up to this many sentences of one text are scored one by one; more are cheaper as one sparse matrix.
-ONE_BY_ONE_SENTENCES = 16
+CHUNK = 256  # texts vectorised at once (and then their sentences): bounds memory, and keeps arrays in cache
 
 
 @dataclass(frozen=True)
@@ -154,9 +153,10 @@ class Predictor:
 
     @classmethod
     def load(cls, artifacts: str | Path | None = None, version: str | None = None, *,
-             allow_version_mismatch: bool = False) -> Predictor:
+             allow_version_mismatch: bool = False, trusted_keys: Sequence[str | Path] = ()) -> Predictor:
         """Verify and load a version (default: the current one) from an artifacts directory."""
-        return cls(ArtifactStore(artifacts, allow_version_mismatch=allow_version_mismatch).load(version))
+        store = ArtifactStore(artifacts, allow_version_mismatch=allow_version_mismatch, trusted_keys=trusted_keys)
+        return cls(store.load(version))
 
     @classmethod
     def from_pipeline(cls, pipeline: Any, manifest: dict[str, Any]) -> Predictor:
@@ -196,48 +196,45 @@ class Predictor:
         out = np.empty((len(texts), len(self.labels)))
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start:start + CHUNK]
-            out[start:start + CHUNK] = self._pooled(chunk, self._sigmoid(self._transform(chunk)))
+            out[start:start + CHUNK] = self._scored(chunk)[0]
         return out
 
-    def _pooled(self, texts: list[str], paragraph: np.ndarray) -> np.ndarray:
-        return pool(self.pooling, texts, paragraph, lambda sentences: self._sigmoid(self._transform(sentences)))
-
-    def _transform(self, texts: list[str]) -> Any:
-        if self._featurizer is not None:
-            return self._featurizer.transform(texts)
-        return self.features.transform(texts).tocsr()
+    def _scored(self, texts: list[str]) -> tuple[np.ndarray, Any]:
+        """Pooled probabilities of `texts`, and a matrix whose first len(texts) rows are their features."""
+        featurizer = self._featurizer
+        if featurizer is None:
+            X = self.features.transform(texts).tocsr()
+            return pool(self.pooling, texts, self._sigmoid(X),
+                        lambda sentences: self._sigmoid(self.features.transform(sentences).tocsr())), X
+        if self.pooling == "paragraph":
+            X = featurizer.transform(texts)
+            return self._sigmoid(X), X
+        # A paragraph's words are read once, for its own row and its sentences' rows alike.
+        parts = [scored_pieces(text) for text in texts]
+        X = featurizer.matrix(texts, parts)
+        proba = self._sigmoid(X)
+        owners = np.repeat(np.arange(len(texts)), [len(scored) for _, scored in parts])
+        return combine(self.pooling, proba[:len(texts)], proba[len(texts):], owners), X
 
     def _sigmoid(self, X: Any) -> np.ndarray:
         z = np.asarray(X @ self.coef) + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
-    def _proba_one(self, text: str, featurizer: Featurizer) -> np.ndarray:
-        """`proba([text])[0]` from the text's non-zero features, without building a sparse matrix."""
-        paragraph = self._sigmoid_one(text, featurizer)[None, :]
-        return pool(self.pooling, [text], paragraph, lambda sentences: self._score_sentences(sentences, featurizer))[0]
+    def predict(self, texts: Sequence[str], *, explain: bool = False, top_k: int = 5,
+                deadline: float | None = None) -> list[Prediction]:
+        """Labels, scores and (with `explain`) evidence for each text, in one vectorised pass.
 
-    def _score_sentences(self, sentences: list[str], featurizer: Featurizer) -> np.ndarray:
-        if len(sentences) > ONE_BY_ONE_SENTENCES:
-            return self._sigmoid(featurizer.transform(sentences))
-        return np.vstack([self._sigmoid_one(s, featurizer) for s in sentences])
-
-    def _sigmoid_one(self, text: str, featurizer: Featurizer) -> np.ndarray:
-        columns, values = featurizer.row(text)
-        z = self.intercept + values @ self.coef[columns]
-        return 1.0 / (1.0 + np.exp(-z))
-
-    def predict(self, texts: Sequence[str], *, explain: bool = False, top_k: int = 5) -> list[Prediction]:
-        """Labels, scores and (with `explain`) evidence for each text, in one vectorised pass."""
+        With a `deadline` (a `time.monotonic()` value), raise DeadlineExceeded once it has passed,
+        checked before each chunk and each text, so a caller can bound what one call costs.
+        """
         texts = _check_texts(texts)
-        if len(texts) == 1 and not explain and self._featurizer is not None:
-            # scikit-learn's per-call input checks cost most of a one-text transform; skip them.
-            return [self._one(texts[0], self._proba_one(texts[0], self._featurizer), None, top_k)]
         results: list[Prediction] = []
         for start in range(0, len(texts), CHUNK):
+            _check_deadline(deadline, start)
             chunk = texts[start:start + CHUNK]
-            X = self._transform(chunk)
-            proba = self._pooled(chunk, self._sigmoid(X))
+            proba, X = self._scored(chunk)
             for i, text in enumerate(chunk):
+                _check_deadline(deadline, start + i)
                 results.append(self._one(text, proba[i], X[i] if explain else None, top_k))
         return results
 
@@ -256,19 +253,19 @@ class Predictor:
             yield from zip(self.predict(texts, explain=explain), (context for _, context in batch))
 
     def classify_paragraphs(self, paragraphs: Sequence[Paragraph], *, explain: bool = False,
-                            date: datetime.date | None = None) -> DocumentResult:
+                            date: datetime.date | None = None, deadline: float | None = None) -> DocumentResult:
         """Predictions for a document already split into paragraphs, with its parties and pairs."""
-        predictions = self.predict([p.text for p in paragraphs], explain=explain)
+        predictions = self.predict([p.text for p in paragraphs], explain=explain, deadline=deadline)
         parties, pairs = document_parties([p.countries for p in predictions])
         return DocumentResult(self.labels, tuple(zip(paragraphs, predictions)), parties, pairs, date)
 
     def classify_document(self, document: str, *, explain: bool = False,
-                          date: datetime.date | None = None) -> DocumentResult:
+                          date: datetime.date | None = None, deadline: float | None = None) -> DocumentResult:
         """Split a document into paragraphs and label each one; `date` defaults to one written at its start."""
         if not isinstance(document, str):
             raise InvalidInput(f"document is {type(document).__name__}, not a string")
         return self.classify_paragraphs(split_paragraphs(document), explain=explain,
-                                        date=date or leading_date(document))
+                                        date=date or leading_date(document), deadline=deadline)
 
     def _one(self, text: str, proba: np.ndarray, row: Any, top_k: int) -> Prediction:
         scores = {label: round(float(p), 4) for label, p in zip(self.labels, proba)}
@@ -281,10 +278,15 @@ class Predictor:
         chosen = tuple(label for label, p, t in zip(self.labels, proba, self.thresholds) if p >= t)
         evidence = None
         if row is not None:
-            evidence = {label: self._evidence(text, row, self.labels.index(label), top_k) for label in chosen}
+            tops = {label: self._top_features(row, self.labels.index(label), top_k) for label in chosen}
+            spans = self._locate(text, {key for top in tops.values() for key, _ in top})
+            evidence = {label: tuple(Evidence(ngram=ngram, weight=round(weight, 4), spans=spans[ngram, kind])
+                                     for (ngram, kind), weight in top)
+                        for label, top in tops.items()}
         return Prediction(labels=chosen, scores=scores, evidence=evidence, **place)
 
-    def _evidence(self, text: str, row: Any, j: int, top_k: int) -> tuple[Evidence, ...]:
+    def _top_features(self, row: Any, j: int, top_k: int) -> list[tuple[tuple[str, str], float]]:
+        """The `top_k` readable (n-gram, kind) features that pushed label `j` up most, with their weights."""
         columns = self._columns
         contributions = row.data * self.coef[row.indices, j] * columns.readable[row.indices]
         merged: dict[tuple[str, str], float] = {}
@@ -293,31 +295,33 @@ class Predictor:
             kind = columns.kinds[feature] if columns.kinds[feature] in ("char", "acronym") else "word"
             key = (columns.ngrams[feature], kind)
             merged[key] = merged.get(key, 0.0) + float(contributions[k])
-        top = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:top_k]
-        return tuple(
-            Evidence(ngram=ngram, weight=round(weight, 4), spans=self._spans(text, ngram, kind))
-            for (ngram, kind), weight in top
-        )
+        return sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:top_k]
 
-    def _spans(self, text: str, ngram: str, kind: str) -> tuple[tuple[int, int], ...]:
-        """Character offsets in `text` where a feature occurs."""
-        if kind == "acronym":  # case-sensitive: "IT" the abbreviation, not "it" the pronoun
-            return tuple((m.start(), m.end()) for m in re.finditer(rf"\b{re.escape(ngram)}\b", text))
-        if kind == "char":
-            needle = ngram.strip()
-            lowered = strip_accents_unicode(text.lower())
-            if not needle or len(lowered) != len(text):
-                return ()
-            return tuple((m.start(), m.end()) for m in re.finditer(re.escape(needle), lowered))
-        tokens = [(m.start(), m.end(), strip_accents_unicode(m.group().lower()))
-                  for m in self._token.finditer(text)]
-        words = ngram.split(" ")
-        n = len(words)
-        return tuple(
-            (tokens[i][0], tokens[i + n - 1][1])
-            for i in range(len(tokens) - n + 1)
-            if [t[2] for t in tokens[i:i + n]] == words
-        )
+    def _locate(self, text: str, features: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[tuple[int, int], ...]]:
+        """Character offsets in `text` of every (n-gram, kind) feature; word n-grams in one pass over its tokens."""
+        found: dict[tuple[str, str], list[tuple[int, int]]] = {key: [] for key in features}
+        words = {tuple(ngram.split(" ")): (ngram, kind) for ngram, kind in features if kind == "word"}
+        lowered: str | None = None
+        for ngram, kind in features:
+            if kind == "acronym":  # case-sensitive: "IT" the abbreviation, not "it" the pronoun
+                found[ngram, kind] = [m.span() for m in re.finditer(rf"\b{re.escape(ngram)}\b", text)]
+            elif kind == "char":
+                lowered = strip_accents_unicode(text.lower()) if lowered is None else lowered
+                needle = ngram.strip()
+                if needle and len(lowered) == len(text):
+                    found[ngram, kind] = [m.span() for m in re.finditer(re.escape(needle), lowered)]
+        if words:
+            matches = list(self._token.finditer(text))
+            normal: dict[str, str] = {}  # each distinct token is normalised once
+            tokens = [normal.get(m.group()) or normal.setdefault(m.group(), strip_accents_unicode(m.group().lower()))
+                      for m in matches]
+            sizes = sorted({len(key) for key in words})
+            for i in range(len(tokens)):
+                for n in sizes:
+                    key = words.get(tuple(tokens[i:i + n])) if i + n <= len(tokens) else None
+                    if key is not None:
+                        found[key].append((matches[i].start(), matches[i + n - 1].end()))
+        return {key: tuple(spans) for key, spans in found.items()}
 
 
 def _readable(name: str, kind: str) -> bool:
@@ -325,6 +329,11 @@ def _readable(name: str, kind: str) -> bool:
         core = name.strip()
         return len(core) >= 3 and any(ch.isalpha() for ch in core)
     return not all(token in ENGLISH_STOP_WORDS for token in name.split(" "))
+
+
+def _check_deadline(deadline: float | None, done: int) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlineExceeded(f"stopped after {done} text(s): the deadline has passed")
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:

@@ -26,10 +26,15 @@ def _artifacts_option(parser: argparse.ArgumentParser, default: object = None) -
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    """The COOPCLF_* settings with this command's --artifacts over them."""
+    """The COOPCLF_* settings with this command's --artifacts, --signing-key and --max-chars over them."""
     from coopclf.service.http.settings import Settings
 
-    return Settings.from_env(artifacts=Path(args.artifacts) if getattr(args, "artifacts", None) else None)
+    def path(name: str) -> Path | None:
+        value = getattr(args, name, None)
+        return Path(value) if value else None
+
+    return Settings.from_env(artifacts=path("artifacts"), signing_key=path("signing_key"),
+                             max_chars=getattr(args, "max_chars", None))
 
 
 def _predictor(args: argparse.Namespace) -> Any:
@@ -37,14 +42,16 @@ def _predictor(args: argparse.Namespace) -> Any:
 
     settings = _settings(args)
     return Predictor.load(settings.artifacts, args.model_version,
-                          allow_version_mismatch=settings.allow_version_mismatch)
+                          allow_version_mismatch=settings.allow_version_mismatch,
+                          trusted_keys=settings.trusted_keys)
 
 
 def _store(args: argparse.Namespace) -> Any:
     from coopclf.artifact import ArtifactStore
 
     settings = _settings(args)
-    return ArtifactStore(settings.artifacts, allow_version_mismatch=settings.allow_version_mismatch)
+    return ArtifactStore(settings.artifacts, allow_version_mismatch=settings.allow_version_mismatch,
+                         trusted_keys=settings.trusted_keys)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -68,6 +75,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         grid=grid,
         folds=args.folds,
         seed=args.seed,
+        signing_key=_settings(args).signing_key,
         log=lambda message: print(message, file=sys.stderr),
     )
     print(f"cross-validated macro-F1 {result.selection.macro_f1:.4f} with {result.selection.choice}")
@@ -141,6 +149,16 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.action == "promote":
         store.promote(args.version)
         print(f"{args.version} is now current")
+    elif args.action == "sign":
+        from coopclf.signing import key_id, load_private_key
+
+        store.manifest(args.version)  # a bad version name or manifest first, then the key
+        path = Path(args.key) if args.key else _settings(args).signing_key
+        if path is None:
+            raise CoopclfError("give the private key: --key FILE (or set COOPCLF_SIGNING_KEY)")
+        key = load_private_key(path)
+        store.sign(args.version, key)
+        print(f"{args.version} signed with key {key_id(key.public_key())}")
     elif args.action == "rollback":
         print(f"rolled back; {store.rollback()} is now current")
     else:
@@ -154,6 +172,16 @@ def cmd_models(args: argparse.Namespace) -> int:
             held = manifest.get("holdout_metrics", {}).get("macro_f1")
             print(f"{'*' if version == current else ' '} {version}  labels={len(manifest['labels'])}"
                   f"  cv_macro_f1={cv}  holdout_macro_f1={held}  created={manifest['created_at']}")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Make an Ed25519 key pair for signing model versions."""
+    from coopclf.signing import new_key_pair
+
+    private, public = new_key_pair(args.out)
+    print(f"private key: {private} (keep it secret; give it to `coopclf train --signing-key`)\n"
+          f"public key:  {public} (add it to COOPCLF_TRUSTED_KEYS wherever models are loaded)")
     return 0
 
 
@@ -179,6 +207,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         chunk_rows=args.chunk_rows,
         engine=args.engine,
         scheduler=args.scheduler,
+        date_column=args.date_column,
+        max_chars=settings.max_chars,
     )
     output = Path(args.output)
     files = expand_inputs(args.inputs)
@@ -189,8 +219,26 @@ def cmd_score(args: argparse.Namespace) -> int:
     for inputs, target in targets:
         summary = score_files(inputs, target, artifacts=settings.artifacts, version=args.model_version,
                               allow_version_mismatch=settings.allow_version_mismatch,
-                              options=options, resume=args.resume, progress=_progress_bar(target))
+                              trusted_keys=settings.trusted_keys, options=options, resume=args.resume,
+                              progress=_progress_bar(target))
         print(summary.format(), file=sys.stderr)
+    return 0
+
+
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    """Count labelled paragraphs, documents and stories per period, country pair and area."""
+    from coopclf.service.batch.aggregate import aggregate_files, write_table
+
+    result = aggregate_files(args.inputs, by=args.by, engine=args.engine, scheduler=args.scheduler,
+                             workers=args.jobs)
+    write_table(result, args.output)
+    print(result.format(), file=sys.stderr)
+    print(f"written to {args.output}", file=sys.stderr)
+    if args.plot:
+        from coopclf.service.batch.chart import plot
+
+        plot(result.rows, args.plot, by=args.by)
+        print(f"chart written to {args.plot}", file=sys.stderr)
     return 0
 
 
@@ -242,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fix how a paragraph's score is formed instead of choosing by CV")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--signing-key", metavar="FILE",
+                   help="sign the new version with this PEM private key (default: $COOPCLF_SIGNING_KEY)")
     _artifacts_option(p)
     p.set_defaults(func=cmd_train)
 
@@ -274,8 +324,13 @@ def build_parser() -> argparse.ArgumentParser:
     promote = models.add_parser("promote", help="make VERSION current")
     promote.add_argument("version", metavar="VERSION")
     rollback = models.add_parser("rollback", help="return to the previously promoted version")
+    sign = models.add_parser("sign", help="sign VERSION's manifest with a private key",
+                             description="Check VERSION's files against its manifest and sign the manifest "
+                                         "(writes manifest.sig beside it, replacing any signature).")
+    sign.add_argument("version", metavar="VERSION")
+    sign.add_argument("--key", metavar="FILE", help="PEM private key (default: $COOPCLF_SIGNING_KEY)")
     _artifacts_option(p)
-    for leaf in (lst, promote, rollback):
+    for leaf in (lst, promote, rollback, sign):
         _artifacts_option(leaf, default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_models, action="list")
 
@@ -291,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column", default="text", help="column holding the text (default: text)")
     p.add_argument("--id-column", help="column holding the row id (default: a column named id, else the row number)")
     p.add_argument("--keep-columns", metavar="A,B", help="input columns to copy to the output")
+    p.add_argument("--date-column", metavar="NAME",
+                   help="column holding each document's date (default: the date a text opens with, if any)")
     p.add_argument("--split-paragraphs", action="store_true",
                    help="split each text into paragraphs; one output row per paragraph")
     p.add_argument("--explain", action="store_true", help="add the n-grams behind each label")
@@ -302,9 +359,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last chunk")
+    p.add_argument("--max-chars", type=int, metavar="N",
+                   help="longest text scored; a longer one gets an error row (default $COOPCLF_MAX_CHARS or 50000)")
     p.add_argument("--model-version", metavar="VERSION", help="use this version instead of the current one")
     _artifacts_option(p)
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("aggregate", help="count cooperation per period, country pair and area",
+                       description="Read the output of `coopclf score` (CSV, JSON Lines or Parquet, optionally "
+                                   ".gz) and write one CSV row per period, pair and area: period,pair,area,"
+                                   "paragraphs,documents,stories. Rows without a date, a pair or a label are "
+                                   "left out and counted on stderr.")
+    p.add_argument("inputs", nargs="+", metavar="SCORED", help="scored files or quoted glob patterns")
+    p.add_argument("-o", "--output", required=True, help="the table to write (.csv)")
+    p.add_argument("--by", choices=["week", "month", "quarter", "year"], default="month",
+                   help="period: ISO week (2026-W49), month (2026-12, the default), quarter (2026-Q4) or year")
+    p.add_argument("--plot", metavar="PNG", help="also draw a chart of the top pairs to this PNG file")
+    p.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="DuckDB in this process (default) or dask.dataframe on a dask.distributed cluster")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="worker processes of a local Dask cluster (default: every core)")
+    p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("keys", help="make a key pair for signing model versions",
+                       description="Signing: `train --signing-key` and `models sign` sign a version with the "
+                                   "private key; every command that loads models checks the signature "
+                                   "against the public keys in COOPCLF_TRUSTED_KEYS.")
+    keys = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    new = keys.add_parser("new", help="write coopclf-signing.key (mode 0600) and coopclf-signing.pub (PEM)")
+    new.add_argument("--out", required=True, metavar="DIR", help="directory to write the two files to")
+    p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("serve", help="serve the current model over HTTP (gunicorn)",
                        description="Run the JSON API and web page under gunicorn. Settings also come "

@@ -5,18 +5,22 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
+from coopclf.csvsafe import unescape_cell
 from coopclf.errors import DataError, InvalidInput
 from coopclf.files import expand_paths
 from coopclf.labels import DEFAULT_LABELS, normalise_label, suggest_label
 from coopclf.splitter import normalise_whitespace
 
 MAX_PROBLEMS = 20
+GARBAGE_SAMPLE = 1000  # after this many rows of a file, refuse it if more than half of them were invalid
+FEEDBACK_NAME = "feedback"  # feedback.csv, or any CSV in a directory named feedback: newest labels win
 _SEPARATORS = re.compile(r"[;,|]")
 _TRUE = {"1", "1.0", "true", "yes"}
 _FALSE = {"0", "0.0", "false", "no", ""}
@@ -54,6 +58,7 @@ class Dataset:
     sources: list[SourceFile] = field(default_factory=list)
     skipped: int = 0
     merged: int = 0
+    overridden: int = 0  # label sets replaced by newer feedback on the same text
 
     def matrix(self) -> np.ndarray:
         """The labels as an (n_texts, n_labels) 0/1 indicator matrix in label_set order."""
@@ -78,7 +83,9 @@ class _Reader:
         self.max_problems = max_problems
         self.problems: list[RowProblem] = []
         self.skipped = 0
-        self.rows: list[tuple[str, frozenset[str], tuple[str, int]]] = []  # text, labels, (file, line)
+        # text, labels, (file, line), whether the file is feedback
+        self.rows: list[tuple[str, frozenset[str], tuple[str, int], bool]] = []
+        self._feedback = False
         self.label_set: tuple[str, ...] | None = tuple(known) if known else None
         self.columns: list[str] = []
 
@@ -87,18 +94,22 @@ class _Reader:
         return not self.skip_invalid and len(self.problems) >= self.max_problems
 
     def read_file(self, path: Path) -> SourceFile:
-        raw = path.read_bytes()
-        name = str(path)
+        digest = hashlib.sha256()
         try:
-            content = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise DataError(
-                [RowProblem(name, line, "-", "not UTF-8 text (byte "
-                         f"0x{raw[exc.start]:02x}); save the file as UTF-8 and try again")]
-            ) from None
-        rows_before = len(self.rows)
-        reader = csv.reader(content.splitlines(keepends=True), strict=True)
+            with path.open("rb") as handle:
+                rows = self._read_rows(path, _lines(handle, digest, str(path)))
+                for block in iter(lambda: handle.read(1 << 20), b""):  # what a stop left unread
+                    digest.update(block)
+        except OSError as exc:
+            raise DataError([RowProblem(str(path), 1, "-", f"cannot read the file ({exc.strerror})")]) from None
+        return SourceFile(str(path), digest.hexdigest(), rows)
+
+    def _read_rows(self, path: Path, lines: Iterator[str]) -> int:
+        """Read one file's rows; returns how many were kept."""
+        name = str(path)
+        self._feedback = is_feedback(path)
+        rows_before, skipped_before, seen = len(self.rows), self.skipped, 0
+        reader = csv.reader(lines, strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -124,12 +135,22 @@ class _Reader:
             line = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
+            seen += 1
             if len(record) != len(columns):
                 self._bad(RowProblem(name, line, "-", f"malformed row: {len(record)} fields where "
                                   f"the header has {len(columns)}"))
-                continue
-            self._row(name, line, record, text_at, layout)
-        return SourceFile(name, hashlib.sha256(raw).hexdigest(), len(self.rows) - rows_before)
+            else:
+                self._row(name, line, record, text_at, layout)
+            if seen == GARBAGE_SAMPLE:
+                self._refuse_garbage(name, self.skipped - skipped_before)
+        return len(self.rows) - rows_before
+
+    def _refuse_garbage(self, name: str, invalid: int) -> None:
+        """Stop at once on a file whose first rows are mostly invalid, whatever --skip-invalid says."""
+        if 2 * invalid > GARBAGE_SAMPLE:
+            example = f" The first: {self.problems[0]}" if self.problems else ""
+            raise DataError([f"{name}: {invalid:,} of the first {GARBAGE_SAMPLE:,} rows are invalid; "
+                             f"is this a coopclf training file?{example}"])
 
     def _layout(self, name: str, columns: list[str], text_at: int) -> dict[int, str] | int:
         """The `labels` column index, or a map from 0/1 column index to label id."""
@@ -161,11 +182,12 @@ class _Reader:
 
     def _bad(self, problem: RowProblem) -> None:
         self.skipped += 1
-        self.problems.append(problem)
+        if len(self.problems) < self.max_problems:  # with --skip-invalid, keep the count, not every row
+            self.problems.append(problem)
 
     def _row(self, name: str, line: int, record: list[str], text_at: int,
              layout: dict[int, str] | int) -> None:
-        text = normalise_whitespace(record[text_at])
+        text = _cell_text(record[text_at])
         if not text:
             self._bad(RowProblem(name, line, "text", "empty text"))
             return
@@ -191,7 +213,24 @@ class _Reader:
                     self._bad(RowProblem(name, line, self.columns[index],
                                       f"expected 0 or 1, found {record[index].strip()!r}"))
                     return
-        self.rows.append((text, frozenset(labels), (name, line)))
+        self.rows.append((text, frozenset(labels), (name, line), self._feedback))
+
+
+def is_feedback(path: Path) -> bool:
+    """Whether a file holds analysts' feedback: feedback.csv, or a CSV in a directory named feedback."""
+    return path.name.lower() == f"{FEEDBACK_NAME}.csv" or path.parent.name.lower() == FEEDBACK_NAME
+
+
+def _lines(handle: IO[bytes], digest: hashlib._Hash, name: str) -> Iterator[str]:
+    """A file's lines as UTF-8 text (without a BOM), hashing the bytes as they are read."""
+    for number, raw in enumerate(handle, start=1):
+        digest.update(raw)
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError([RowProblem(name, number, "-", f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                                        "save the file as UTF-8 and try again")]) from None
+        yield line.removeprefix("\ufeff") if number == 1 else line
 
 
 def load_dataset(
@@ -210,32 +249,50 @@ def load_dataset(
         if reader.full:
             break
         sources.append(reader.read_file(path))
-    seen: dict[str, tuple[frozenset[str], tuple[str, int]]] = {}
-    texts: list[str] = []
-    merged = 0
-    for text, row_labels, (path, line) in reader.rows:
-        if text in seen:
-            first_labels, (first_path, first_line) = seen[text]
-            if first_labels != row_labels:
-                reader._bad(RowProblem(path, line, "labels",
-                                    f"duplicate of {first_path}:{first_line} with different labels "
-                                    f"({_fmt(row_labels)} vs {_fmt(first_labels)})"))
-            else:
+    # Training rows must agree with each other; feedback rows then apply in order, the newest winning.
+    training: dict[str, tuple[frozenset[str], tuple[str, int]]] = {}
+    feedback: list[tuple[str, frozenset[str]]] = []
+    order: dict[str, None] = {}
+    merged = overridden = 0
+    for text, row_labels, (path, line), from_feedback in reader.rows:
+        order.setdefault(text)
+        if from_feedback:
+            feedback.append((text, row_labels))
+        elif text not in training:
+            training[text] = (row_labels, (path, line))
+        elif training[text][0] != row_labels:
+            first_labels, (first_path, first_line) = training[text]
+            reader._bad(RowProblem(path, line, "labels",
+                                   f"duplicate of {first_path}:{first_line} with different labels "
+                                   f"({_fmt(row_labels)} vs {_fmt(first_labels)})"))
+        else:
+            merged += 1
+    final = {text: row_labels for text, (row_labels, _) in training.items()}
+    for text, row_labels in feedback:
+        if text in final:
+            if final[text] == row_labels:
                 merged += 1
-            continue
-        seen[text] = (row_labels, (path, line))
-        texts.append(text)
+            else:
+                overridden += 1
+        final[text] = row_labels
     if reader.problems and not skip_invalid:
         raise DataError(reader.problems[:max_problems], truncated=len(reader.problems) >= max_problems)
     label_set = reader.label_set or DEFAULT_LABELS
+    texts = list(order)
     return Dataset(
         texts=texts,
-        labels=[seen[t][0] for t in texts],
+        labels=[final[t] for t in texts],
         label_set=label_set,
         sources=sources,
         skipped=reader.skipped,
         merged=merged,
+        overridden=overridden,
     )
+
+
+def _cell_text(cell: str) -> str:
+    """A text cell as training reads it: as written before a CSV writer escaped it from spreadsheets."""
+    return normalise_whitespace(unescape_cell(cell))
 
 
 def _fmt(labels: frozenset[str]) -> str:

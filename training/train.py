@@ -11,6 +11,7 @@ from typing import Any
 
 from coopclf.artifact import ArtifactStore
 from coopclf.errors import ArtifactError
+from coopclf.signing import Ed25519PrivateKey, load_private_key
 from coopclf.pipeline import build_pipeline
 from coopclf.predictor import Predictor
 from coopclf.selection import Selection, select_model
@@ -68,14 +69,18 @@ def train(
     grid: dict[str, list[Any]] | None = None,
     folds: int = 5,
     seed: int = 0,
+    signing_key: str | Path | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> TrainingResult:
-    """Fit, cross-validate, save a new version, and promote it if it passes the quality gate."""
+    """Fit, cross-validate, save a new version (signed with `signing_key`, a PEM private key file, if
+    given), and promote it if it passes the quality gate."""
     store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore(artifacts)
+    key = _signing_key(store, signing_key)
     dataset = load_dataset(data, labels=labels, skip_invalid=skip_invalid)
     log(f"read {len(dataset.texts)} unique paragraphs from {len(dataset.sources)} file(s)"
         f"{f'; merged {dataset.merged} exact duplicates' if dataset.merged else ''}"
-        f"{f'; skipped {dataset.skipped} invalid rows' if dataset.skipped else ''}")
+        f"{f'; skipped {dataset.skipped} invalid rows' if dataset.skipped else ''}"
+        f"{f'; newer feedback overrode {dataset.overridden} earlier labels' if dataset.overridden else ''}")
     if holdout is not None:
         train_set = dataset
         held = load_dataset([holdout], labels=dataset.label_set, skip_invalid=skip_invalid)
@@ -109,10 +114,24 @@ def train(
     current_metrics, promote, reason = _gate(store, candidate_metrics, held, dataset.label_set,
                                              max_regression, force)
     manifest["holdout_metrics"] = {k: v for k, v in candidate_metrics.items() if k not in {"data", "model_version"}}
-    version = store.save(pipeline, manifest)
+    version = store.save(pipeline, manifest, signing_key=key)
     if promote:
         store.promote(version)
     return TrainingResult(version, promote, reason, selection, candidate_metrics, current_metrics)
+
+
+def _signing_key(store: ArtifactStore, path: str | Path | None) -> Ed25519PrivateKey | None:
+    """The private key to sign with, checked before the long run: it must be one the store trusts."""
+    if path is None:
+        if store.trusted:
+            raise ArtifactError("trusted keys are configured but no signing key was given; the new version "
+                                "could not be loaded: pass --signing-key (or set COOPCLF_SIGNING_KEY)")
+        return None
+    key = load_private_key(path)
+    if store.trusted and not store.trusted.trusts(key):
+        raise ArtifactError(f"{path}: this key's public half is not among the trusted keys, so the new "
+                            "version could not be loaded; add its .pub file to COOPCLF_TRUSTED_KEYS")
+    return key
 
 
 def _gate(

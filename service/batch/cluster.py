@@ -1,14 +1,16 @@
-"""Run batch scoring on a dask.distributed cluster, with the model shipped to each worker once."""
+"""Run batch work on a dask.distributed cluster: scoring, with the model shipped to each worker once."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
-from coopclf.artifact import MANIFEST_FILE, MODEL_FILE, ArtifactStore
+from coopclf.artifact import MANIFEST_FILE, SIGNATURE_FILE, ArtifactStore
+from coopclf.manifest import file_digests
 from coopclf.predictor import Predictor
 from coopclf.service.batch.engines import in_order
 from coopclf.service.batch.scorer import ChunkResult, ChunkScorer, ScoreOptions
@@ -18,13 +20,19 @@ PLUGIN_NAME = "coopclf-model"
 
 
 class ModelPlugin(WorkerPlugin):
-    """A Dask worker plugin carrying one model version's files; each worker loads it once."""
+    """A Dask worker plugin carrying one model version's files; each worker verifies and loads it once."""
 
     name = PLUGIN_NAME
 
-    def __init__(self, version_dir: Path, options: ScoreOptions, columns: list[str], fmt: str) -> None:
-        self.version = version_dir.name
-        self.files = {name: (version_dir / name).read_bytes() for name in (MODEL_FILE, MANIFEST_FILE)}
+    def __init__(self, store: ArtifactStore, version: str, options: ScoreOptions, columns: list[str],
+                 fmt: str) -> None:
+        self.store = store  # its trusted keys travel with it, so workers verify as this process did
+        self.version = version
+        version_dir = store.root / version
+        names = [MANIFEST_FILE, *file_digests(store.manifest(version))]
+        if (version_dir / SIGNATURE_FILE).is_file():
+            names.append(SIGNATURE_FILE)
+        self.files = {name: (version_dir / name).read_bytes() for name in names}
         self.options = options
         self.columns = columns
         self.fmt = fmt
@@ -37,7 +45,7 @@ class ModelPlugin(WorkerPlugin):
         for name, data in self.files.items():
             (root / self.version / name).write_bytes(data)
         self.files = {}
-        predictor = Predictor(ArtifactStore(root).load(self.version))
+        predictor = Predictor(self.store.elsewhere(root).load(self.version))
         self.scorer = ChunkScorer(predictor, self.options, self.columns, self.fmt)
 
     def teardown(self, worker: Any) -> None:
@@ -49,25 +57,32 @@ def _score_on_worker(chunk: list[SourceRow]) -> ChunkResult:
     return get_worker().plugins[PLUGIN_NAME].scorer(chunk)
 
 
-def dask_results(scorer: ChunkScorer, chunks: Iterator[list[SourceRow]], options: ScoreOptions,
-                 version_dir: Path) -> Iterator[ChunkResult]:
-    """Score chunks as Dask tasks (one partition each) and yield results in input order."""
+@contextlib.contextmanager
+def dask_client(scheduler: str | None, workers: int) -> Iterator[Client]:
+    """A client of the scheduler at `scheduler`, or of a local cluster of `workers` processes; closed after."""
     cluster = None
-    if options.scheduler:
-        client = Client(options.scheduler, timeout="30s")
+    if scheduler:
+        client = Client(scheduler, timeout="30s")
     else:
-        cluster = LocalCluster(n_workers=max(options.jobs, 1), threads_per_worker=1, processes=True,
+        cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                                dashboard_address=None, host="127.0.0.1")
         client = Client(cluster)
     try:
-        client.register_plugin(ModelPlugin(version_dir, options, scorer.columns, scorer.fmt))
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def dask_results(scorer: ChunkScorer, chunks: Iterator[list[SourceRow]], options: ScoreOptions,
+                 store: ArtifactStore, version: str) -> Iterator[ChunkResult]:
+    """Score chunks as Dask tasks (one partition each) and yield results in input order."""
+    with dask_client(options.scheduler, options.jobs) as client:
+        client.register_plugin(ModelPlugin(store, version, options, scorer.columns, scorer.fmt))
         workers = max(len(client.scheduler_info()["workers"]), 1)
         keys = iter(range(1 << 62))
         yield from in_order(
             chunks,
             lambda chunk: client.submit(_score_on_worker, chunk, key=f"coopclf-chunk-{next(keys)}", pure=False),
             lambda future: future.result(), 2 * workers)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
+from coopclf.artifact import ArtifactStore
 from coopclf.predictor import Predictor
 from coopclf.service.batch.scorer import ChunkResult, ChunkScorer, ScoreOptions
 from coopclf.service.batch.tables import SourceRow
@@ -29,7 +29,7 @@ def in_order(items: Iterable[Item], submit: Callable[[Item], Pending], result: C
 
 
 def local_results(scorer: ChunkScorer, chunks: Iterator[list[SourceRow]], options: ScoreOptions,
-                  artifacts: Path, version: str) -> Iterator[ChunkResult]:
+                  store: ArtifactStore, version: str) -> Iterator[ChunkResult]:
     """Score chunks in order: in this process for one job, else in a pool with bounded look-ahead."""
     if options.jobs <= 1:
         yield from map(scorer, chunks)
@@ -44,7 +44,7 @@ def local_results(scorer: ChunkScorer, chunks: Iterator[list[SourceRow]], option
     else:
         context = multiprocessing.get_context("spawn")
         initializer = _init_worker
-        initargs = (str(artifacts), version, options, scorer.columns, scorer.fmt)
+        initargs = (store, version, options, scorer.columns, scorer.fmt)
     try:
         with context.Pool(options.jobs, initializer=initializer, initargs=initargs) as pool:
             yield from in_order(chunks, lambda chunk: pool.apply_async(_score_in_worker, (chunk,)),
@@ -56,10 +56,10 @@ def local_results(scorer: ChunkScorer, chunks: Iterator[list[SourceRow]], option
 _WORKER_SCORER: ChunkScorer | None = None
 
 
-def _init_worker(artifacts: str, version: str, options: ScoreOptions, columns: list[str], fmt: str) -> None:
-    """Load the model once in a spawned worker (where nothing is inherited)."""
+def _init_worker(store: ArtifactStore, version: str, options: ScoreOptions, columns: list[str], fmt: str) -> None:
+    """Load the model once in a spawned worker (where nothing is inherited), verified as the parent's was."""
     global _WORKER_SCORER
-    _WORKER_SCORER = ChunkScorer(Predictor.load(artifacts, version), options, columns, fmt)
+    _WORKER_SCORER = ChunkScorer(Predictor(store.load(version)), options, columns, fmt)
 
 
 def _score_in_worker(chunk: list[SourceRow]) -> Any:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coopclf.artifact import ArtifactStore
 from coopclf.errors import CoopclfError, InvalidInput
-from coopclf.files import expand_paths
+from coopclf.files import expand_paths, writing
 from coopclf.predictor import Predictor
+from coopclf.service.batch.documents import DocumentAnnotator
 from coopclf.service.batch.engines import local_results
 from coopclf.service.batch.scorer import ChunkScorer, ScoreOptions, output_columns
 from coopclf.service.batch.tables import RowReader, SourceRow, file_format
@@ -69,6 +70,7 @@ def score_files(
     artifacts: str | Path | None = None,
     version: str | None = None,
     allow_version_mismatch: bool = False,
+    trusted_keys: Sequence[str | Path] = (),
     options: ScoreOptions = ScoreOptions(),
     resume: bool = False,
     progress: Callable[[int, int, int], None] | None = None,
@@ -80,12 +82,14 @@ def score_files(
     fmt = file_format(output)
     if fmt == "txt":
         raise InvalidInput(f"{output}: write .csv, .jsonl or .parquet output")
-    store = ArtifactStore(artifacts, allow_version_mismatch=allow_version_mismatch)
+    store = ArtifactStore(artifacts, allow_version_mismatch=allow_version_mismatch, trusted_keys=trusted_keys)
     predictor = Predictor(store.load(version))
     columns = output_columns(predictor.labels, options, len(files) > 1)
     scorer = ChunkScorer(predictor, options, columns, fmt)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    work = WorkDir(output, fingerprint(files, options, predictor.version, fmt), resume)
+    stamp = fingerprint(files, options, predictor.version, fmt)
+    with writing(output):  # a full disk or read-only directory is one line naming it, not a traceback
+        output.parent.mkdir(parents=True, exist_ok=True)
+        work = WorkDir(output, stamp, resume)
     done = work.done() if resume else 0
     summary = ScoreSummary(output=str(output), resumed_chunks=done)
     labels: Counter[str] = Counter()
@@ -94,11 +98,27 @@ def score_files(
         summary.rows += stats["rows"]
         summary.errors += stats["errors"]
         labels.update(stats["labels"])
+    # The story index keeps its records in the work directory; the saved chunks rebuild it.
+    annotator = DocumentAnnotator(options.date_column, work.path / "stories")
+    for index in range(done):
+        annotator.stories.restore(work.stories(index))
     readers = [RowReader(p, text_column=options.text_column, id_column=options.id_column,
-                         keep_columns=options.keep_columns) for p in files]
-    chunks = _chunks(readers, options.chunk_rows)
+                         keep_columns=options.keep_columns, date_column=options.date_column,
+                         max_chars=options.max_chars) for p in files]
+    raw_chunks = _chunks(readers, options.chunk_rows)
     for _ in range(done):
-        next(chunks, None)
+        next(raw_chunks, None)
+    # Stories are assigned here, in input order, as chunks go out; each chunk's new stories are
+    # saved with it when it comes back, so a resumed run picks the story index up where it was.
+    new_stories: deque[bytes] = deque()
+
+    def annotated() -> Iterator[list[SourceRow]]:
+        for chunk in raw_chunks:
+            annotator.annotate(chunk)
+            new_stories.append(annotator.stories.take_new())
+            yield chunk
+
+    chunks = annotated()
     total_bytes = sum(p.stat().st_size for p in files)
     consumed = [sum(p.stat().st_size for p in files[:i]) for i in range(len(files))]
 
@@ -114,19 +134,21 @@ def score_files(
         except ImportError:
             raise CoopclfError("the dask engine needs dask[distributed]: pip install 'coopclf[dask]'") from None
 
-        results = dask_results(scorer, chunks, options, store.root / predictor.version)
+        results = dask_results(scorer, chunks, options, store, predictor.version)
     else:
-        results = local_results(scorer, chunks, options, store.root, predictor.version)
+        results = local_results(scorer, chunks, options, store, predictor.version)
     index = done
     for data, rows, errors, chunk_labels in results:
-        work.save(index, data, rows, errors, chunk_labels)
+        work.save(index, data, rows, errors, chunk_labels, new_stories.popleft())
         index += 1
         summary.rows += rows
         summary.errors += errors
         labels.update(chunk_labels)
         if progress:
             progress(summary.rows, position(), total_bytes)
-    work.assemble(index, output, columns, fmt)
+    annotator.stories.close()
+    with writing(output):
+        work.assemble(index, output, columns, fmt)
     summary.per_label = {label: labels.get(label, 0) for label in predictor.labels}
     summary.seconds = time.perf_counter() - started
     return summary

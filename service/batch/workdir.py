@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from coopclf.artifact import sha256_file
 from coopclf.errors import CoopclfError
 from coopclf.files import is_gzip, write_atomic
 from coopclf.service.batch.scorer import ScoreOptions
@@ -18,15 +19,20 @@ from coopclf.service.batch.tables import csv_header, output_schema
 
 PARTIAL = ".partial"
 WORKDIR = ".partial.d"
+# Bumped when chunks change shape (2: countries, pair, date and story, with story state per chunk),
+# so chunks of an older run are never mixed into a new one.
+LAYOUT = 2
 
 
 def fingerprint(inputs: list[Path], options: ScoreOptions, version: str, fmt: str) -> str:
     """What must be unchanged for an interrupted run's chunks to be reused."""
     parts = {
-        "inputs": [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in inputs],
+        # By content, not size and time: an input rewritten in place with its time kept is another input.
+        "inputs": [[str(p.resolve()), sha256_file(p)] for p in inputs],
         "options": {k: v for k, v in asdict(options).items() if k not in {"jobs", "engine", "scheduler"}},
         "model_version": version,
         "format": fmt,
+        "layout": LAYOUT,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -60,11 +66,17 @@ class WorkDir:
             n += 1
         return n
 
-    def save(self, index: int, data: bytes, rows: int, errors: int, labels: dict[str, int]) -> None:
-        """Keep one completed chunk: its counts first, then its rows (whose presence marks it done)."""
+    def save(self, index: int, data: bytes, rows: int, errors: int, labels: dict[str, int],
+             stories: bytes = b"") -> None:
+        """Keep one completed chunk: its counts and new stories first, then its rows (whose presence marks it done)."""
         write_atomic(self.path / f"stats-{index:09d}.json",
                      json.dumps({"rows": rows, "errors": errors, "labels": labels}).encode())
+        write_atomic(self.path / f"stories-{index:09d}.npz", stories)
         write_atomic(self.chunk(index), data)
+
+    def stories(self, index: int) -> bytes:
+        """The story state saved with chunk `index`: the stories its documents started."""
+        return (self.path / f"stories-{index:09d}.npz").read_bytes()
 
     def stats(self, index: int) -> dict[str, Any]:
         """The counts saved with chunk `index`."""

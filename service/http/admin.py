@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from coopclf.errors import ArtifactError
 from coopclf.service.http import schemas
+from coopclf.service.http.auth import require_bearer
 from coopclf.service.http.openapi import Operation, documented
 from coopclf.service.http.problems import HttpProblem
 from coopclf.service.http.state import state
 from coopclf.service.http.views import json_response
 
 log = logging.getLogger("coopclf.service")
-CHALLENGE = {"WWW-Authenticate": 'Bearer realm="coopclf admin"'}
 
 # Registered only when an admin token is configured: otherwise the route is a 404.
 admin = Blueprint("admin", __name__)
 
 
-def _authorise(token: str) -> None:
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        raise HttpProblem(401, "unauthorized", "send Authorization: Bearer <COOPCLF_ADMIN_TOKEN>",
-                          headers=CHALLENGE)
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise HttpProblem(403, "forbidden", "the bearer token is not the admin token")
-
-
 @admin.post("/v1/admin/reload")
 @documented(Operation(
     "Serve the version that artifacts/CURRENT names", "admin", schemas.ReloadResponse,
-    errors=(401, 403, 409), bearer=True,
+    errors=(401, 403, 409), bearer="adminToken",
     extra_responses=((202, "gunicorn is replacing its workers with ones serving the new version",
                       schemas.ReloadResponse),),
     description="Verifies and loads the version; if it fails, the old one keeps serving (409). "
@@ -42,7 +32,7 @@ def admin_reload() -> Response:
     current = state()
     token = current.settings.admin_token
     assert token is not None  # the blueprint is registered only with a token
-    _authorise(token)
+    require_bearer(token, "COOPCLF_ADMIN_TOKEN", "coopclf admin")
     try:
         outcome = current.holder.reload()
     except ArtifactError as exc:

@@ -15,7 +15,7 @@ from coopclf.service.http.model_holder import ModelHolder
 from coopclf.service.http.prometheus import Metrics
 from coopclf.service.http.settings import Settings
 from coopclf.service.http.state import EXTENSION, ServiceState
-from coopclf.service.http.views import api
+from coopclf.service.http.views import api, feedback_api
 from coopclf.service.http.web import web
 
 
@@ -25,14 +25,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     log = requestlog.configure(settings.log_level)
     app = Flask("coopclf", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    store = ArtifactStore(settings.artifacts, allow_version_mismatch=settings.allow_version_mismatch)
-    state = ServiceState(settings, ModelHolder(store), Metrics(), FeedbackLog(settings.feedback_dir))
+    store = ArtifactStore(settings.artifacts, allow_version_mismatch=settings.allow_version_mismatch,
+                          trusted_keys=settings.trusted_keys)
+    state = ServiceState(settings, ModelHolder(store), Metrics(),
+                         FeedbackLog(settings.feedback_dir, settings.feedback_max_bytes))
     app.extensions[EXTENSION] = state
     state.holder.load()
     problems.register(app)
     app.register_blueprint(api)
     if settings.admin_token is not None:
         app.register_blueprint(admin)
+    if settings.feedback_token is not None:
+        app.register_blueprint(feedback_api)
     app.register_blueprint(web)
     _install_request_hooks(app, state, log.getChild("access"))
     return app

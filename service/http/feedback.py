@@ -9,34 +9,51 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from coopclf.csvsafe import escape_cell
+
 FILE_NAME = "feedback.csv"
 HEADER = ("text", "labels")
 
 
-class FeedbackLog:
-    """`<directory>/feedback.csv` with a `text,labels` header; lines are only ever appended."""
+class FeedbackNotStored(Exception):
+    """The row was not written (the file is at its size cap, or the disk refused it); the file is as before."""
 
-    def __init__(self, directory: Path) -> None:
+
+class FeedbackLog:
+    """`<directory>/feedback.csv` with a `text,labels` header; lines are only ever appended, whole."""
+
+    def __init__(self, directory: Path, max_bytes: int | None = None) -> None:
         self.path = directory / FILE_NAME
+        self.max_bytes = max_bytes
 
     def append(self, text: str, labels: Sequence[str]) -> None:
-        """Write one row under an exclusive lock, then flush and fsync before returning."""
+        """Write one row under an exclusive lock, then fsync before returning; FeedbackNotStored if it
+        would pass `max_bytes` or a write fails (the file is then truncated back, still under the lock)."""
         row = io.StringIO()
-        csv.writer(row, lineterminator="\n").writerow((text, ";".join(labels)))
+        # A text a spreadsheet would run as a formula gets a leading apostrophe; training removes it.
+        csv.writer(row, lineterminator="\n").writerow((escape_cell(text), ";".join(labels)))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        with open(fd, "a", encoding="utf-8", newline="") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd is closed
+            size = os.fstat(fd).st_size
+            header = ",".join(HEADER) + "\n" if size == 0 else ""
+            data = (header + row.getvalue()).encode("utf-8")
+            if self.max_bytes is not None and size + len(data) > self.max_bytes:
+                raise FeedbackNotStored(f"the feedback file has {size:,} bytes and may not grow past "
+                                        f"{self.max_bytes:,} (COOPCLF_FEEDBACK_MAX_BYTES); nothing was written")
             try:
-                created = os.fstat(handle.fileno()).st_size == 0
-                if created:
-                    handle.write(",".join(HEADER) + "\n")
-                handle.write(row.getvalue())
-                handle.flush()
-                os.fsync(handle.fileno())
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        if created:
+                written = 0
+                while written < len(data):
+                    written += os.write(fd, data[written:])
+                os.fsync(fd)
+            except OSError as exc:
+                os.ftruncate(fd, size)  # no partial row for the next one to be glued onto
+                raise FeedbackNotStored(f"the feedback file could not be written ({exc.strerror or exc}); "
+                                        "nothing was written") from exc
+        finally:
+            os.close(fd)
+        if size == 0:
             _fsync_directory(self.path.parent)
 
 

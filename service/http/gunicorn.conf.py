@@ -6,9 +6,11 @@ file at start and again on SIGHUP (which is how a model reload replaces the work
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,14 +23,19 @@ wsgi_app = "coopclf.service.http.app:create_app()"
 bind = [_settings.bind]
 workers = _settings.workers
 threads = _settings.threads
-# sync: each request on its own connection, taken from the shared accept queue, so the load is
-# spread evenly over the workers. gthread (COOPCLF_THREADS > 1) keeps connections alive, which
-# saves ~0.1 ms a request but pins each client connection to one worker: a few busy clients can
-# leave a worker idle (measured: half the throughput when all 8 connections landed on one worker).
-worker_class = "gthread" if _settings.threads > 1 else "sync"
+# gthread, with read deadlines and problem+json errors (service/http/worker.py): the main loop reads
+# request heads as they arrive, so a client that sends its request slowly, or not at all, holds no
+# thread, let alone a whole worker as with sync workers (four such clients used to stop /healthz for
+# 27 s). A request's head and body must arrive within COOPCLF_READ_TIMEOUT of connecting.
+worker_class = "coopclf.service.http.worker.CoopclfWorker"
+# No keep-alive: every request comes on a new connection from the shared accept queue, so the load
+# is spread over the workers. A kept-alive connection stays with one worker, and a few busy clients
+# could leave a worker idle (measured: half the throughput when 8 connections landed on one worker).
+keepalive = 0
+# A worker is only replaced when it stops answering the master, or on reload after a grace period:
+# both exceed COOPCLF_REQUEST_SECONDS by a margin (settings.py checks it), so no request is cut off.
 timeout = _settings.timeout
-graceful_timeout = 30
-keepalive = 5
+graceful_timeout = _settings.timeout
 preload_app = True  # load the model once in the master; workers share its memory
 accesslog = None  # the app writes one JSON line per request
 errorlog = "-"
@@ -38,6 +45,9 @@ control_socket_disable = True  # gunicorn 27's gunicornc socket: one fixed path 
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
+SWITCH_INTERVAL_S = 0.001
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
 
 
 def _prepare_metrics_dir() -> None:
@@ -80,6 +90,14 @@ def pre_fork(server: Any, worker: Any) -> None:
 
 def post_fork(server: Any, worker: Any) -> None:
     """Workers ask the master to reload (SIGHUP) instead of loading a model each."""
+    # A thread waiting for the GIL (to answer /healthz, say) gets it after at most 1 ms of a
+    # computing thread, not 5 ms, each of the dozen times a request takes and drops it.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    # glibc gives threads malloc arenas of their own, each keeping its peak: ~70 MB more per worker.
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+    except (OSError, AttributeError):  # not glibc
+        pass
     state = _state(server)
     if state is not None:
         state.holder.master_pid = server.pid

@@ -18,13 +18,16 @@ from coopclf.service.http.problems import PROBLEM_JSON, PROBLEM_TYPES, TYPE_PREF
 
 F = TypeVar("F", bound=Callable[..., Any])
 REF = "#/components/schemas/{model}"
+SECURITY_SCHEMES = {"adminToken": "COOPCLF_ADMIN_TOKEN", "feedbackToken": "COOPCLF_FEEDBACK_TOKEN"}
 STATUS_TEXT = {
     400: "Malformed JSON, invalid UTF-8 or a body that does not match the schema",
     401: "Missing bearer token", 403: "Wrong bearer token", 409: "The version CURRENT names was refused",
-    413: "Body over COOPCLF_MAX_BODY_BYTES, or more items than COOPCLF_MAX_ITEMS",
+    413: "Body over COOPCLF_MAX_BODY_BYTES, more items than COOPCLF_MAX_ITEMS, or more characters than "
+         "COOPCLF_MAX_REQUEST_CHARS (explained ones count 4 times)",
     415: "Content-Type is not application/json",
     422: "A text over COOPCLF_MAX_CHARS, or input the model cannot take (e.g. an unknown label)",
-    503: "No usable model is loaded",
+    503: "No usable model is loaded, or the request ran past COOPCLF_REQUEST_SECONDS (see Retry-After)",
+    507: "The feedback file is at COOPCLF_FEEDBACK_MAX_BYTES, or the disk refused the write; nothing was written",
     404: "No such route (or the admin endpoint is off)", 405: "Method not allowed; see the Allow header",
     500: "A bug: the log has the request id and traceback",
 }
@@ -42,7 +45,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"
     description: str = ""
-    bearer: bool = False
+    bearer: str | None = None  # the security scheme: "adminToken" or "feedbackToken"
     extra_responses: tuple[tuple[int, str, type[BaseModel]], ...] = ()
     error_model: type[BaseModel] = schemas.ProblemDetails  # KServeError on the KServe routes
 
@@ -94,8 +97,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": defs.get("$defs", {}),
-            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer",
-                                               "description": "COOPCLF_ADMIN_TOKEN"}},
+            "securitySchemes": {name: {"type": "http", "scheme": "bearer", "description": variable}
+                                for name, variable in SECURITY_SCHEMES.items()},
         },
     }
 
@@ -121,7 +124,7 @@ def _operation(op: Operation, refs: dict[type[BaseModel], dict[str, Any]]) -> di
     if op.request is not None:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[op.request]}}}
     if op.bearer:
-        out["security"] = [{"adminToken": []}]
+        out["security"] = [{op.bearer: []}]
     return out
 
 

@@ -6,11 +6,13 @@ from typing import Any, TypeVar
 
 import pydantic_core
 from flask import request
+from gunicorn.http.errors import ParseException
 from pydantic import BaseModel
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from coopclf.service.http.problems import HttpProblem
 from coopclf.service.http.schemas import DocumentRequest, TextRequest, TextsRequest
+from coopclf.service.http.worker import RequestReadTimeout
 
 M = TypeVar("M", bound=BaseModel)
 _KINDS: dict[str, type[TextRequest | TextsRequest | DocumentRequest]] = {
@@ -24,7 +26,7 @@ def json_body() -> Any:
     if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
         raise HttpProblem(415, "unsupported-media-type",
                           f"send the body as application/json, not {mimetype or 'no Content-Type'}")
-    data = request.get_data(cache=False)
+    data = _read_body()
     limit = request.max_content_length
     if request.content_length is None and limit is not None and len(data) >= limit:
         raise RequestEntityTooLarge()  # a chunked body: werkzeug stops at the limit without saying so
@@ -36,6 +38,18 @@ def json_body() -> Any:
         return pydantic_core.from_json(text, allow_inf_nan=False)
     except ValueError as exc:
         raise HttpProblem(400, "malformed-body", f"the body is not valid JSON: {exc}") from None
+
+
+def _read_body() -> bytes:
+    """The raw body; a client too slow to send it is a 408, a malformed chunked encoding a 400."""
+    try:
+        return request.get_data(cache=False)
+    except HTTPException:
+        raise
+    except RequestReadTimeout as exc:
+        raise HttpProblem(408, "request-timeout", str(exc)) from None
+    except ParseException as exc:  # gunicorn's body reader: a bad chunk size, terminator or extension
+        raise HttpProblem(400, "malformed-request", f"the request body could not be read: {exc}") from None
 
 
 def json_object() -> dict[str, Any]:

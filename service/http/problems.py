@@ -13,25 +13,38 @@ from flask import Flask, Response, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from coopclf.errors import ArtifactError, CoopclfError, InvalidInput
+from coopclf.errors import ArtifactError, CoopclfError, DeadlineExceeded, InvalidInput
 from coopclf.service.http.requestlog import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:coopclf:problem:"
 KSERVE_PREFIX = "/v1/models"
+RETRY_AFTER_S = 1  # a request over its time budget may be retried this soon
 
 # type slug -> (title, when it is used); also listed on the docs page
 PROBLEM_TYPES: dict[str, tuple[str, str]] = {
+    "malformed-request": ("Malformed HTTP request", "the request line, a header or the chunked encoding is malformed"),
+    "request-line-too-long": ("Request line too long", "the method, path and query are over 8190 bytes"),
+    "headers-too-large": ("Request headers too large", "more than 100 headers, or one over 8190 bytes"),
+    "request-timeout": ("Request timeout", "the request's headers and body took over COOPCLF_READ_TIMEOUT to arrive"),
+    "unsupported-transfer-coding": ("Unsupported transfer coding", "a Transfer-Encoding other than chunked"),
+    "expectation-failed": ("Expectation failed", "an Expect header other than 100-continue"),
     "malformed-body": ("Malformed request body", "the body is not valid UTF-8 JSON"),
     "invalid-request": ("Invalid request", "the JSON does not match the endpoint's schema"),
     "unsupported-media-type": ("Unsupported media type", "the Content-Type is not application/json"),
     "body-too-large": ("Request body too large", "the body is over COOPCLF_MAX_BODY_BYTES"),
     "too-many-items": ("Too many items", "more texts or paragraphs than COOPCLF_MAX_ITEMS"),
     "text-too-long": ("Text too long", "a text or paragraph is over COOPCLF_MAX_CHARS characters"),
+    "request-too-costly": ("Too much text in one request", "the texts' characters, counted 4 times with "
+                           "explain, are over COOPCLF_MAX_REQUEST_CHARS"),
     "invalid-input": ("Invalid input", "the model cannot take the input (for example an unknown label)"),
     "model-unavailable": ("Model unavailable", "no usable model version is loaded"),
-    "unauthorized": ("Unauthorized", "the admin token is missing"),
-    "forbidden": ("Forbidden", "the admin token is wrong"),
+    "time-budget-exceeded": ("Time budget exceeded", "the request was still computing after "
+                             "COOPCLF_REQUEST_SECONDS (the service is busy: retry after Retry-After)"),
+    "unauthorized": ("Unauthorized", "the admin or feedback bearer token is missing"),
+    "forbidden": ("Forbidden", "the admin or feedback bearer token is wrong"),
+    "feedback-store-full": ("Feedback not stored", "the feedback file reached COOPCLF_FEEDBACK_MAX_BYTES, or "
+                            "the disk refused the write; nothing was written"),
     "reload-refused": ("Reload refused", "the version CURRENT names failed to verify or load"),
     "internal-error": ("Internal server error", "a bug; the log has the request id and traceback"),
 }
@@ -64,16 +77,29 @@ def kserve_message(detail: str, errors: Any = None) -> str:
     return detail + ": " + "; ".join(f"{'.'.join(e['loc']) or 'body'}: {e['msg']}" for e in errors)
 
 
+def problem_document(status: int, title: str, detail: str, instance: str, request_id: str, *,
+                     type_: str = "about:blank", **extensions: Any) -> tuple[dict[str, Any], str]:
+    """A problem document and its media type; under /v1/models KServe's form (with `error`, application/json)."""
+    body = {"type": type_, "title": title, "status": status, "detail": detail,
+            "instance": instance, "request_id": request_id, **extensions}
+    if not is_kserve_path(instance):
+        return body, PROBLEM_JSON
+    # KServe's client reads the body only when it is exactly application/json with `error`.
+    return {"error": kserve_message(detail, extensions.get("errors")), **body}, "application/json"
+
+
+def typed_document(status: int, slug: str, detail: str, instance: str, request_id: str,
+                   **extensions: Any) -> tuple[dict[str, Any], str]:
+    """The problem document of one of PROBLEM_TYPES, and its media type."""
+    return problem_document(status, PROBLEM_TYPES[slug][0], detail, instance, request_id,
+                            type_=TYPE_PREFIX + slug, **extensions)
+
+
 def problem_response(status: int, title: str, detail: str, *, type_: str = "about:blank",
                      headers: dict[str, str] | None = None, **extensions: Any) -> Response:
     """A problem+json response; `instance` is the request path, `request_id` ties it to the log."""
-    body = {"type": type_, "title": title, "status": status, "detail": detail,
-            "instance": request.path, "request_id": current_request_id(), **extensions}
-    mimetype = PROBLEM_JSON
-    if is_kserve_path(request.path):
-        # KServe's client reads the body only when it is exactly application/json with `error`.
-        body = {"error": kserve_message(detail, extensions.get("errors")), **body}
-        mimetype = "application/json"
+    body, mimetype = problem_document(status, title, detail, request.path, current_request_id(),
+                                      type_=type_, **extensions)
     response = Response(json.dumps(body), status=status, mimetype=mimetype)
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -110,6 +136,10 @@ def handle_error(exc: Exception) -> Response:
         return _typed(422, "invalid-input", str(exc))
     if isinstance(exc, ArtifactError):
         return _typed(503, "model-unavailable", str(exc))
+    if isinstance(exc, DeadlineExceeded):
+        return _typed(503, "time-budget-exceeded", "the request was still computing when its time budget "
+                      "(COOPCLF_REQUEST_SECONDS) ran out: the service is busy; retry later, or send fewer "
+                      "texts per request", {"Retry-After": str(RETRY_AFTER_S)})
     log.error({"event": "error", "request_id": current_request_id(), "method": request.method,
                "path": request.path, "error": f"{type(exc).__name__}: {exc}"},
               exc_info=None if isinstance(exc, CoopclfError) else exc)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from flask import current_app
 
@@ -13,6 +14,7 @@ from coopclf.service.http.prometheus import Metrics
 from coopclf.service.http.settings import Settings
 
 EXTENSION = "coopclf"
+COMPUTE_SLOTS = 1
 
 
 @dataclass
@@ -23,6 +25,9 @@ class ServiceState:
     holder: ModelHolder
     metrics: Metrics
     feedback: FeedbackLog
+    # One large request computes at a time in a process: the GIL would run only one anyway, and
+    # waiting ones hold no working memory and leave the GIL free to answer /healthz promptly.
+    computing: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(COMPUTE_SLOTS))
 
     def served(self) -> ServedModel:
         """The model to answer with, or a 503 problem when none is loaded."""

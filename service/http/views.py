@@ -1,9 +1,11 @@
-"""The JSON endpoints as one Blueprint: classify, KServe V1, model metadata, health, feedback, metrics, docs."""
+"""The JSON endpoints: classify, KServe V1, model metadata, health, metrics, docs; feedback in its own Blueprint."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -11,23 +13,28 @@ from flask import Blueprint, Response, current_app, request
 
 from coopclf.countries import country_name
 from coopclf.dates import leading_date, parse_date
-from coopclf.errors import InvalidInput
+from coopclf.errors import DeadlineExceeded, InvalidInput
 from coopclf.labels import display_name, normalise_labels
 from coopclf.predictor import Prediction
 from coopclf.service.http import schemas
+from coopclf.service.http.auth import require_bearer
+from coopclf.service.http.feedback import FeedbackNotStored
 from coopclf.service.http.model_holder import PROBE_TEXT, ServedModel
 from coopclf.service.http.openapi import Operation, build_spec, docs_html, documented
 from coopclf.service.http.parsing import classify_request, validated
 from coopclf.service.http.problems import HttpProblem
-from coopclf.service.http.requestlog import ITEMS
+from coopclf.service.http.requestlog import ITEMS, STARTED
 from coopclf.service.http.state import ServiceState, state
 from coopclf.splitter import normalise_whitespace, split_paragraphs
 
 KSERVE_NAME = "coopclf"
 INPUT_ERRORS = (400, 413, 415, 422, 503)
+EXPLAIN_COST = 4  # an explained character counts this many times against COOPCLF_MAX_REQUEST_CHARS
 SPEC = "coopclf.openapi"
 
 api = Blueprint("api", __name__)
+# Registered only when a feedback token is configured: otherwise the route is a 404.
+feedback_api = Blueprint("feedback", __name__)
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -42,7 +49,7 @@ def render(prediction: Prediction, served: ServedModel, shift: int = 0) -> dict[
     return out
 
 
-def _check_texts(current: ServiceState, texts: Sequence[str], what: str = "text") -> None:
+def _check_texts(current: ServiceState, texts: Sequence[str], what: str = "text", explain: bool = False) -> None:
     request.environ[ITEMS] = len(texts)
     settings = current.settings
     if len(texts) > settings.max_items:
@@ -52,10 +59,46 @@ def _check_texts(current: ServiceState, texts: Sequence[str], what: str = "text"
         if len(text) > settings.max_chars:
             raise HttpProblem(422, "text-too-long", f"{what} {i} has {len(text)} characters; the "
                               f"limit is {settings.max_chars}", index=i)
+    cost = _cost(texts, explain)
+    if cost > settings.max_request_chars:
+        counted = f" ({EXPLAIN_COST} per character with explain)" if explain else ""
+        raise HttpProblem(413, "request-too-costly", f"the {what}s of this request count {cost:,} characters"
+                          f"{counted}, more than the {settings.max_request_chars:,} one request may have "
+                          "(COOPCLF_MAX_REQUEST_CHARS); send fewer or shorter texts per request",
+                          cost=cost, limit=settings.max_request_chars)
+
+
+def _cost(texts: Sequence[str], explain: bool) -> int:
+    """What texts count against COOPCLF_MAX_REQUEST_CHARS: their characters, EXPLAIN_COST times with explain."""
+    return sum(map(len, texts)) * (EXPLAIN_COST if explain else 1)
+
+
+def _deadline(current: ServiceState) -> float:
+    """When this request must stop computing: COOPCLF_REQUEST_SECONDS after it arrived (time.monotonic)."""
+    arrived = request.environ.get(STARTED)
+    waited = time.perf_counter() - arrived if arrived is not None else 0.0
+    return time.monotonic() + current.settings.request_seconds - waited
+
+
+@contextmanager
+def _computing(current: ServiceState, texts: Sequence[str], explain: bool) -> Iterator[float]:
+    """The request's deadline; a request costing more than one longest text first waits, until
+    then, for the process's compute slot (small ones go ahead, never stuck behind a large one)."""
+    deadline = _deadline(current)
+    if _cost(texts, explain) <= current.settings.max_chars:
+        yield deadline
+        return
+    if not current.computing.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        raise DeadlineExceeded("the deadline passed while the request waited for the model")
+    try:
+        yield deadline
+    finally:
+        current.computing.release()
 
 
 def _predict(current: ServiceState, served: ServedModel, texts: list[str], explain: bool) -> list[Prediction]:
-    predictions = served.predictor.predict(texts, explain=explain)
+    with _computing(current, texts, explain) as deadline:
+        predictions = served.predictor.predict(texts, explain=explain, deadline=deadline)
     current.metrics.observe_predictions(predictions)
     return predictions
 
@@ -74,7 +117,7 @@ def classify() -> Response:
     if isinstance(body, schemas.DocumentRequest):
         return _classify_document(current, served, body)
     texts = [body.text] if isinstance(body, schemas.TextRequest) else body.texts
-    _check_texts(current, texts)
+    _check_texts(current, texts, explain=body.explain)
     date = _date(body.date)
     predictions = _predict(current, served, texts, body.explain)
     return json_response({"model_version": served.version, "data_hash": served.data_hash,
@@ -99,9 +142,12 @@ def _country_names(found: Iterable[dict[str, Any]]) -> dict[str, str]:
 
 def _classify_document(current: ServiceState, served: ServedModel, body: schemas.DocumentRequest) -> Response:
     paragraphs = split_paragraphs(body.document)
-    _check_texts(current, [p.text for p in paragraphs], "paragraph")
-    document = served.predictor.classify_paragraphs(paragraphs, explain=body.explain,
-                                                    date=_date(body.date) or leading_date(body.document))
+    texts = [p.text for p in paragraphs]
+    _check_texts(current, texts, "paragraph", explain=body.explain)
+    date = _date(body.date) or leading_date(body.document)
+    with _computing(current, texts, body.explain) as deadline:
+        document = served.predictor.classify_paragraphs(paragraphs, explain=body.explain, date=date,
+                                                        deadline=deadline)
     current.metrics.observe_predictions([prediction for _, prediction in document.paragraphs])
     out = document.to_dict()
     for result in out["paragraphs"]:
@@ -117,7 +163,7 @@ def _classify_document(current: ServiceState, served: ServedModel, body: schemas
 def kserve_predict() -> Response:
     current = state()
     served = current.served()
-    predictions = _predict(current, served, _kserve_instances(current), False)
+    predictions = _predict(current, served, _kserve_instances(current, False), False)
     return json_response({
         "predictions": [p.to_dict() for p in predictions],
         "model_version": served.version, "data_hash": served.data_hash,
@@ -133,7 +179,7 @@ def kserve_predict() -> Response:
 def kserve_explain() -> Response:
     current = state()
     served = current.served()
-    predictions = _predict(current, served, _kserve_instances(current), True)
+    predictions = _predict(current, served, _kserve_instances(current, True), True)
     results = [p.to_dict() for p in predictions]
     return json_response({
         "predictions": [{k: v for k, v in result.items() if k != "evidence"} for result in results],
@@ -142,10 +188,10 @@ def kserve_explain() -> Response:
     })
 
 
-def _kserve_instances(current: ServiceState) -> list[str]:
+def _kserve_instances(current: ServiceState, explain: bool) -> list[str]:
     body = validated(schemas.KServePredictRequest)
     texts = [item if isinstance(item, str) else item.text for item in body.instances]
-    _check_texts(current, texts, "instance")
+    _check_texts(current, texts, "instance", explain)
     return texts
 
 
@@ -197,14 +243,18 @@ def readyz() -> Response:
     return json_response({"status": "ready", "model_version": served.version})
 
 
-@api.post("/v1/feedback")
+@feedback_api.post("/v1/feedback")
 @documented(Operation(
     "Record an analyst's labels for a text", "feedback", schemas.FeedbackResponse,
-    schemas.FeedbackRequest, status=201, errors=INPUT_ERRORS,
-    description="Appended (never rewritten) to <COOPCLF_FEEDBACK_DIR>/feedback.csv in the "
+    schemas.FeedbackRequest, status=201, errors=(*INPUT_ERRORS, 401, 403, 507), bearer="feedbackToken",
+    description="Needs `Authorization: Bearer <COOPCLF_FEEDBACK_TOKEN>`. "
+                "Appended (never rewritten) to <COOPCLF_FEEDBACK_DIR>/feedback.csv in the "
                 "text,labels layout that `coopclf train --data` reads."))
 def feedback() -> Response:
     current = state()
+    token = current.settings.feedback_token
+    assert token is not None  # the blueprint is registered only with a token
+    require_bearer(token, "COOPCLF_FEEDBACK_TOKEN", "coopclf feedback")
     served = current.served()
     body = validated(schemas.FeedbackRequest)
     text = normalise_whitespace(body.text)
@@ -214,7 +264,10 @@ def feedback() -> Response:
     _check_texts(current, [text])
     given = normalise_labels(body.labels, served.labels)
     labels = [label for label in served.labels if label in given]
-    current.feedback.append(text, labels)
+    try:
+        current.feedback.append(text, labels)
+    except FeedbackNotStored as exc:
+        raise HttpProblem(507, "feedback-store-full", str(exc)) from None
     current.metrics.feedback.inc()
     return json_response({"recorded": True, "text": text, "labels": labels,
                           "model_version": served.version}, status=201)

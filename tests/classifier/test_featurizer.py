@@ -11,6 +11,7 @@ from sklearn.pipeline import FeatureUnion
 
 from coopclf.featurizer import Featurizer
 from coopclf.pipeline import FEATURE_SETS, build_features
+from coopclf.pooling import scored_pieces
 from tests.conftest import TINY_CSV
 
 AWKWARD = [
@@ -31,6 +32,17 @@ AWKWARD = [
     "IT and ICT firms, AI labs and 5G masts: the FIA and the ANF said CT cooperation grows, and it will.",
     "The IT sector, ICT exports and AI; 5G licences for the FIA. It was agreed.",
 ]
+# Paragraphs whose sentences are scored on their own: the cuts fall where lower-casing, accent
+# stripping and the token patterns are most likely to see across them.
+SENTENCES = [
+    "ΟΔΟΣ ΣΟΦΟΣ ΕΙΝΑΙ ΚΑΛΟΣ. ΣΟΦΟΣ ΔΡΟΜΟΣ ΕΚΕΙ ΠΑΝΤΑ. Σ ΑΡΧΗ ΤΟΥ ΛΟΓΟΥ.",
+    "Customs seized heroin at the port.\u2028The ICT ministry said so.\u3000IT firms agreed on 5G plans.",
+    "Talks on trade went well!  \"Exports will rise,\" the minister said. (Tourists came back.)",
+    "Ransomware hit the servers. Why? Nobody knows yet. Officials said the data centre was safe.",
+    "Élan in São Paulo rose 4.5%. Café owners in Zürich cheered. Naïve hopes, some said later.",
+    "The U.S. and Gen. Smith met Mr. Khan on Jan. 5. They discussed heroin routes. IT was on the agenda.",
+    "Counter-terrorism talks ended... Trafficking victims were freed. 12 345 people fled.",
+]
 
 
 def _tiny_texts() -> list[str]:
@@ -40,13 +52,13 @@ def _tiny_texts() -> list[str]:
 
 @pytest.fixture(scope="module", params=FEATURE_SETS)
 def fitted(request: pytest.FixtureRequest) -> TfidfVectorizer | FeatureUnion:
-    return build_features(request.param).fit(_tiny_texts() + AWKWARD)
+    return build_features(request.param).fit(_tiny_texts() + AWKWARD + SENTENCES)
 
 
 def test_matrix_equals_scikit_learn_transform(fitted: TfidfVectorizer | FeatureUnion) -> None:
     featurizer = Featurizer.from_features(fitted)
     assert featurizer is not None
-    texts = AWKWARD + _tiny_texts()
+    texts = AWKWARD + SENTENCES + _tiny_texts()
     expected = fitted.transform(texts).tocsr()
     for _ in range(2):  # the second pass reads the word cache
         got = featurizer.transform(texts)
@@ -55,14 +67,25 @@ def test_matrix_equals_scikit_learn_transform(fitted: TfidfVectorizer | FeatureU
         assert (got != expected).nnz == 0
 
 
-def test_one_text_columns_give_the_same_values_to_float_precision(fitted: TfidfVectorizer | FeatureUnion) -> None:
+def test_rows_for_parts_equal_the_parts_own_rows(fitted: TfidfVectorizer | FeatureUnion) -> None:
     featurizer = Featurizer.from_features(fitted)
-    text = "Customs duties on textile exports, and ransomware hit the trade ministry's servers twice."
-    expected = fitted.transform([text]).toarray()[0]
-    got = np.zeros_like(expected)
-    columns, values = featurizer.row(text)
-    got[columns] = values
-    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    texts = AWKWARD + SENTENCES + _tiny_texts()
+    parts = [scored_pieces(text) for text in texts]
+    assert sum(bool(chosen) for _, chosen in parts) >= 5
+    chosen_texts = [pieces[k] for pieces, chosen in parts for k in chosen]
+    expected = fitted.transform(texts + chosen_texts).tocsr()
+    got = featurizer.matrix(texts, parts)
+    assert got.shape == expected.shape
+    assert (got != expected).nnz == 0
+
+
+def test_parts_that_do_not_rebuild_their_text_are_read_on_their_own(fitted: TfidfVectorizer | FeatureUnion) -> None:
+    featurizer = Featurizer.from_features(fitted)
+    texts = ["Heroin was seized at the port. Customs officers said so.", "The ministers met. They agreed on trade."]
+    parts = [(["Heroin was seized at the port.", "Officers said nothing of the kind."], [0, 1]),
+             (["The ministers met.They agreed on trade."], [0])]  # different words; pieces run together
+    expected = fitted.transform(texts + [p for pieces, _ in parts for p in pieces]).tocsr()
+    assert (featurizer.matrix(texts, parts) != expected).nnz == 0
 
 
 @pytest.mark.parametrize("settings", [
@@ -77,10 +100,10 @@ def test_one_text_columns_give_the_same_values_to_float_precision(fitted: TfidfV
     {"dtype": np.float64, "min_df": 2, "max_features": 50},
 ])
 def test_other_vectoriser_settings_give_the_same_matrix(settings: dict) -> None:
-    vectoriser = TfidfVectorizer(**settings).fit(_tiny_texts())
+    vectoriser = TfidfVectorizer(**settings).fit(_tiny_texts() + SENTENCES)
     featurizer = Featurizer.from_features(vectoriser)
     assert featurizer is not None
-    texts = AWKWARD + _tiny_texts()
+    texts = AWKWARD + SENTENCES + ["U+2028\u2028joins\x85words when accents are stripped to ASCII"] + _tiny_texts()
     assert (featurizer.transform(texts) != vectoriser.transform(texts)).nnz == 0
 
 

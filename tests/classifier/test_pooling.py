@@ -10,9 +10,12 @@ import pytest
 
 from coopclf.artifact import ArtifactStore
 from coopclf.errors import ArtifactError
-from coopclf.pooling import combine, pool, sentence_rows
+from coopclf.pipeline import FEATURE_SETS
+from coopclf.pooling import combine, pool, scored_pieces, sentence_rows
 from coopclf.predictor import Predictor
-from tests.conftest import train_tiny
+from tests.classifier.test_featurizer import AWKWARD, SENTENCES
+from tests.classifier.test_predictor import TEXTS as PREDICTOR_TEXTS
+from tests.conftest import TINY_CSV, train_tiny
 
 LONG = ("The delegation toured the old harbour and the new library. The ministers spoke about "
         "schools, hospitals and the coming elections. They praised the long friendship between "
@@ -33,6 +36,13 @@ def test_sentence_rows_come_from_texts_with_two_or_more_sentences(
     found, found_owners = sentence_rows(texts)
     assert found == sentences
     assert found_owners.tolist() == owners
+
+
+def test_scored_pieces_are_every_sentence_and_the_indices_of_the_scored_ones() -> None:
+    pieces, scored = scored_pieces("Too short. Long enough sentence here. Why? Another long sentence follows.")
+    assert pieces == ["Too short.", "Long enough sentence here.", "Why?", "Another long sentence follows."]
+    assert scored == [1, 3]
+    assert scored_pieces("One sentence only, however long it runs.") == (["One sentence only, however long it runs."], [])
 
 
 def _score_by_length(sentences: list[str]) -> np.ndarray:
@@ -118,3 +128,34 @@ def test_a_manifest_without_pooling_scores_whole_paragraphs(tiny_artifacts: Path
     predictor = Predictor(store.load())
     assert predictor.pooling == "paragraph"
     assert np.allclose(predictor.proba([LONG]), predictor.pipeline.predict_proba([LONG]), atol=1e-6)
+
+
+# Rows that give the acronym block (IT, ICT, FIA, ...) a vocabulary: it keeps words found in two texts.
+ACRONYM_ROWS = [
+    ("The ICT ministry and IT firms signed a 5G deal with the AI institute.", "information_technology"),
+    ("IT outages hit the ICT regulator; 5G masts and AI tools were spared.", "information_technology"),
+    ("AI start-ups and IT exporters asked the ICT board for 5G spectrum.", "information_technology"),
+    ("The ICT fair showed AI chips, IT services and 5G phones.", "information_technology"),
+    ("The FIA and the ANF seized heroin hidden in a CT scanner shipment.", "narcotics"),
+    ("FIA officers and the ANF arrested traffickers; CT units stood by.", "counterterrorism"),
+    ("CT police, the FIA and the ANF raided a heroin lab.", "narcotics"),
+    ("The ANF told the FIA that CT teams had tracked the cell.", "counterterrorism"),
+]
+
+
+@pytest.mark.parametrize("features", FEATURE_SETS)
+def test_every_feature_set_scores_like_scikit_learn_pooled(tmp_path: Path, features: str) -> None:
+    data = tmp_path / "tiny-acronyms.csv"
+    rows = "".join(f'"{text}",{label}\n' for text, label in ACRONYM_ROWS)
+    data.write_text(TINY_CSV.read_text(encoding="utf-8") + rows, encoding="utf-8")
+    train_tiny(tmp_path / "artifacts", data=data,
+               grid={"features": [features], "C": [8.0], "min_df": [1], "pooling": ["sentence-mean"]})
+    predictor = Predictor.load(tmp_path / "artifacts")
+    texts = [LONG, *AWKWARD, *SENTENCES, *PREDICTOR_TEXTS]
+    pipeline = predictor.pipeline
+    expected = pool("sentence-mean", texts, pipeline.predict_proba(texts), pipeline.predict_proba)
+    got = predictor.proba(texts)
+    assert np.abs(got - expected).max() <= 1e-6
+    assert ((got >= predictor.thresholds) == (expected >= predictor.thresholds)).all()
+    for text, row in zip(texts, expected):  # one text at a time, as the single-text path scores it
+        assert np.abs(predictor.proba([text])[0] - row).max() <= 1e-6

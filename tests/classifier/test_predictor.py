@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import strip_accents_unicode
 
-from coopclf.errors import InvalidInput
+from coopclf.errors import DeadlineExceeded, InvalidInput
 from coopclf.predictor import Predictor
 
 TEXTS = [
@@ -129,3 +134,37 @@ def test_every_feature_set_scores_like_its_pipeline_and_explains(tmp_path, featu
     assert len(ngrams) == len(set(ngrams))
     for evidence in narcotics.evidence["narcotics"]:
         assert evidence.spans
+
+
+def _occurrences(text: str, ngram: str) -> tuple[tuple[int, int], ...]:
+    """Every [start, end) of the word n-gram in `text`, found by brute force over its tokens."""
+    tokens = [(m.start(), m.end(), strip_accents_unicode(m.group().lower()))
+              for m in re.finditer(r"(?u)\b\w\w+\b", text)]
+    words = ngram.split(" ")
+    return tuple((tokens[i][0], tokens[i + len(words) - 1][1]) for i in range(len(tokens) - len(words) + 1)
+                 if [token for _, _, token in tokens[i:i + len(words)]] == words)
+
+
+@pytest.mark.parametrize("text", [
+    TEXTS[0],
+    "Cocaine, COCAINE and cocaïne: customs seized cocaine cocaine cocaine at the port; customs officers seized more.",
+    " ".join([TEXTS[0], TEXTS[2], TEXTS[6]] * 40),  # a long text: every occurrence, in order
+    "Militants claimed the bombing. Traffickers held migrants in forced labour; the bombing of a checkpoint.",
+])
+def test_evidence_spans_are_every_occurrence_of_each_ngram(tiny_predictor: Predictor, text: str) -> None:
+    prediction = tiny_predictor.predict([text], explain=True)[0]
+    assert prediction.evidence
+    for items in prediction.evidence.values():
+        for evidence in items:
+            assert evidence.spans == _occurrences(text, evidence.ngram), evidence.ngram
+
+
+@pytest.mark.parametrize("call", [
+    lambda predictor, deadline: predictor.predict(TEXTS, deadline=deadline),
+    lambda predictor, deadline: predictor.predict(TEXTS, explain=True, deadline=deadline),
+    lambda predictor, deadline: predictor.classify_document("\n\n".join(TEXTS), deadline=deadline),
+], ids=["predict", "explain", "document"])
+def test_a_deadline_bounds_the_work(tiny_predictor: Predictor, call: Callable[[Predictor, float | None], Any]) -> None:
+    with pytest.raises(DeadlineExceeded, match="deadline has passed"):
+        call(tiny_predictor, time.monotonic() - 1)
+    assert call(tiny_predictor, time.monotonic() + 3600) == call(tiny_predictor, None)

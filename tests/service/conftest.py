@@ -14,6 +14,8 @@ from coopclf.service.http.app import create_app
 from coopclf.service.http.settings import Settings
 
 TOKEN = "test-admin-token-0123456789"
+FEEDBACK_TOKEN = "test-feedback-token-0123456789"
+FEEDBACK_AUTH = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
 NARCOTICS = "Customs officers seized two tonnes of cocaine hidden in a banana shipment."
 TRADE = "The two countries signed a free trade agreement to cut customs duties."
 TOURISM = "Hotel occupancy on the coast reached ninety percent this summer."
@@ -21,8 +23,9 @@ TOURISM = "Hotel occupancy on the coast reached ninety percent this summer."
 
 @pytest.fixture
 def settings(tiny_artifacts: Path, tmp_path: Path) -> Settings:
-    """Settings over a private copy of the tiny model, with the admin endpoint on."""
-    return Settings(artifacts=tiny_artifacts, feedback_dir=tmp_path / "feedback", admin_token=TOKEN)
+    """Settings over a private copy of the tiny model, with the admin and feedback endpoints on."""
+    return Settings(artifacts=tiny_artifacts, feedback_dir=tmp_path / "feedback", admin_token=TOKEN,
+                    feedback_token=FEEDBACK_TOKEN)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from coopclf.artifact import ArtifactStore
+from coopclf.signing import load_private_key, new_key_pair, signature_for
 from tests.conftest import train_tiny
 from tests.service.conftest import NARCOTICS, TOKEN
 from tests.service.test_errors import assert_problem
@@ -88,3 +90,42 @@ def test_a_version_that_fails_to_verify_is_refused_and_the_old_one_keeps_serving
     assert served_version(client) == old
     assert client.get("/readyz").status_code == 200
     assert 'coopclf_model_reloads_total{outcome="refused"} 1.0' in client.get("/metrics").get_data(as_text=True)
+
+
+def _unsigned_version(root: Path, key: Path) -> None:
+    train_tiny(root, force=True)
+
+
+def _signed_then_thresholds_edited(root: Path, key: Path) -> None:
+    version = train_tiny(root, force=True, signing_key=key)
+    path = root / version / "manifest.json"
+    path.write_text(path.read_text().replace('"thresholds": {', '"thresholds": {"x": 0.0, ', 1))
+
+
+def _signed_with_a_malformed_manifest(root: Path, key: Path) -> None:
+    version = train_tiny(root, force=True, signing_key=key)
+    path = root / version / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["labels"] = "narcotics"
+    path.write_text(json.dumps(manifest))
+    # Signed as it is (as a signer's bug might), so only its shape is wrong.
+    (root / version / "manifest.sig").write_bytes(signature_for(load_private_key(key), path.read_bytes()))
+
+
+@pytest.mark.parametrize(("promote", "message"), [
+    (_unsigned_version, "not signed"),
+    (_signed_then_thresholds_edited, "signature does not match the manifest"),
+    (_signed_with_a_malformed_manifest, "'labels' must be a non-empty list"),
+])
+def test_with_trusted_keys_a_reload_refuses_what_would_not_verify(
+        make_app: Callable[..., Flask], tiny_artifacts: Path, tmp_path: Path, promote, message: str) -> None:
+    private, public = new_key_pair(tmp_path / "keys")
+    store = ArtifactStore(tiny_artifacts)
+    old = store.current()
+    store.sign(old, load_private_key(private))
+    client = make_app(trusted_keys=(public,)).test_client()
+    assert served_version(client) == old
+    promote(tiny_artifacts, private)
+    problem = assert_problem(client.post("/v1/admin/reload", headers=AUTH), 409, "reload-refused")
+    assert message in problem["detail"] and problem["serving"] == old
+    assert served_version(client) == old

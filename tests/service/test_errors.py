@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from coopclf.service.http import schemas
-from tests.service.conftest import NARCOTICS
+from tests.service.conftest import FEEDBACK_AUTH, NARCOTICS
 
 JSON = "application/json"
 
@@ -81,7 +81,7 @@ def test_json_with_a_charset_and_vendor_json_types_are_accepted(client: FlaskCli
 def test_limits(make_app: Callable[..., Flask], path: str, body: dict[str, Any], status: int,
                 kind: str) -> None:
     client = make_app(max_items=3, max_chars=40, max_body_bytes=256).test_client()
-    assert_problem(client.post(path, json=body), status, kind)
+    assert_problem(client.post(path, json=body, headers=FEEDBACK_AUTH), status, kind)
 
 
 def test_items_at_the_limits_are_accepted(make_app: Callable[..., Flask]) -> None:
@@ -128,5 +128,6 @@ def test_no_model_means_503_on_model_endpoints_and_readiness(make_app: Callable[
     for method, path, body in [("GET", "/readyz", None), ("GET", "/v1/model", None),
                                ("POST", "/v1/classify", {"text": NARCOTICS}),
                                ("POST", "/v1/feedback", {"text": NARCOTICS, "labels": []})]:
-        problem = assert_problem(client.open(path, method=method, json=body), 503, "model-unavailable")
+        problem = assert_problem(client.open(path, method=method, json=body, headers=FEEDBACK_AUTH), 503,
+                                 "model-unavailable")
         assert "no model version is promoted" in problem["detail"]

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, train_tiny
-from tests.service.conftest import NARCOTICS, TOKEN, TOURISM, TRADE
+from tests.service.conftest import FEEDBACK_TOKEN, NARCOTICS, TOKEN, TOURISM, TRADE
 
 STARTUP_DEADLINE_S = 90  # generous bounds on waits for the server; no assertion depends on timing
 SWITCH_DEADLINE_S = 90
@@ -60,19 +61,28 @@ def free_port() -> int:
 def server(tiny_artifacts: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
     """`python -m coopclf.service.cli serve` over a private copy of the tiny model; stopped with SIGTERM.
 
-    Parametrize it indirectly with a COOPCLF_THREADS value to choose the worker class."""
-    threads = str(getattr(request, "param", 1))
+    Parametrize it indirectly with a COOPCLF_THREADS value, or a dict of COOPCLF_* variables."""
+    param = getattr(request, "param", {})
+    extra = param if isinstance(param, dict) else {"COOPCLF_THREADS": str(param)}
+    with running_server(tiny_artifacts, tmp_path, extra) as running:
+        yield running
+
+
+@contextmanager
+def running_server(artifacts: Path, tmp_path: Path, extra: dict[str, str]) -> Iterator[Server]:
+    """`coopclf serve` (2 workers) over `artifacts` with the test settings and `extra` variables."""
     port = free_port()
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COOPCLF_", "PROMETHEUS_"))}
     env.update({"COOPCLF_ADMIN_TOKEN": TOKEN, "COOPCLF_FEEDBACK_DIR": str(tmp_path / "feedback"),
-                "COOPCLF_MAX_BODY_BYTES": "65536", "COOPCLF_THREADS": threads, "TMPDIR": str(tmp)})
+                "COOPCLF_FEEDBACK_TOKEN": FEEDBACK_TOKEN, "COOPCLF_MAX_BODY_BYTES": "65536", "TMPDIR": str(tmp),
+                **extra})
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "coopclf.service.cli", "serve", "--port", str(port), "--workers", "2",
-             "--artifacts", str(tiny_artifacts)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+             "--artifacts", str(artifacts)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     running = Server(process, port, log, tmp)
     try:
         _wait_ready(running)
@@ -134,7 +144,7 @@ def test_a_body_over_the_limit_is_a_413_problem(server: Server, chunked: bool) -
         connection.close()
 
 
-@pytest.mark.parametrize("server", [1, 2], ids=["sync", "gthread"], indirect=True)
+@pytest.mark.parametrize("server", [1, 2], ids=["one-thread", "two-threads"], indirect=True)
 def test_reload_under_load_switches_every_worker_without_failing_a_request(
         server: Server, tiny_artifacts: Path) -> None:
     _, _, info = server.call("GET", "/v1/model")

@@ -144,6 +144,89 @@ def test_split_paragraphs_of_text_documents(tiny_artifacts: Path, tmp_path: Path
     assert summary.rows == 5
 
 
+ARTICLE = ("date 2025-07-12 Interior Minister Mohsin Naqvi met his Bahraini counterpart in Islamabad on Saturday.\n\n"
+           "The two sides agreed to share intelligence on drug cartels and heroin smuggling.\n\n"
+           "Pakistan and Bahrain will also promote tourism between the two countries.\n")
+
+
+def test_rows_get_countries_pair_date_and_story(tiny_artifacts: Path, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    (tmp_path / "b.txt").write_text(ARTICLE.replace("Saturday", "Sunday"))  # a near-copy: same story
+    (tmp_path / "c.txt").write_text("Published: Dec. 8, 2026\n\n" + TEXTS[2])
+    score_files([str(tmp_path / "*.txt")], tmp_path / "out.csv", artifacts=tiny_artifacts,
+                options=ScoreOptions(split_paragraphs=True))
+    out = read_output(tmp_path / "out.csv")
+    assert [(r["id"], r["countries"], r["pair"], r["date"], r["story"]) for r in out] == [
+        ("a.txt", "BHR;PAK", "BHR-PAK", "2025-07-12", "a.txt"),  # Bahraini before Islamabad
+        ("a.txt", "", "BHR-PAK", "2025-07-12", "a.txt"),  # no country named: the document's pair
+        ("a.txt", "PAK;BHR", "BHR-PAK", "2025-07-12", "a.txt"),
+        ("b.txt", "BHR;PAK", "BHR-PAK", "2025-07-12", "a.txt"),
+        ("b.txt", "", "BHR-PAK", "2025-07-12", "a.txt"),
+        ("b.txt", "PAK;BHR", "BHR-PAK", "2025-07-12", "a.txt"),
+        ("c.txt", "", "", "2026-12-08", "c.txt"),
+        ("c.txt", "", "", "2026-12-08", "c.txt"),
+    ]
+    assert ["narcotics" in out[1]["labels"], "narcotics" in out[4]["labels"], out[7]["labels"]] == [True, True, "trade"]
+
+
+def test_without_split_each_row_is_its_own_document(tiny_artifacts: Path, tmp_path: Path) -> None:
+    rows = [{"id": "p1", "text": "Pakistan and Bahrain agreed to fight heroin smuggling."},
+            {"id": "p2", "text": "The two sides agreed to share intelligence on drug cartels."},
+            {"id": "p3", "text": "2026-12-08 Pakistan and Bahrain agreed to fight heroin smuggling."}]
+    inp = write_input(tmp_path / "in.jsonl", rows)
+    score_files([str(inp)], tmp_path / "out.jsonl", artifacts=tiny_artifacts)
+    out = read_output(tmp_path / "out.jsonl")
+    assert [(r["countries"], r["pair"], r["date"], r["story"]) for r in out] == [
+        ("PAK;BHR", "BHR-PAK", None, "p1"), ("", None, None, "p2"), ("PAK;BHR", "BHR-PAK", "2026-12-08", "p3")]
+
+
+@pytest.mark.parametrize(
+    ("value", "date", "error"),
+    [
+        ("2026-12-08", "2026-12-08", ""),
+        ("2026-12-08T23:30:00-05:00", "2026-12-08", ""),
+        ("Dec. 8, 2026", "2026-12-08", ""),
+        ("", "", ""),
+        ("soon", "", "unparseable date 'soon' in column 'published'"),
+        ("2026-02-30", "", "unparseable date '2026-02-30' in column 'published'"),
+    ],
+)
+def test_date_column(tiny_artifacts: Path, tmp_path: Path, value: str, date: str, error: str) -> None:
+    inp = write_input(tmp_path / "in.csv", [{"id": "d1", "text": TEXTS[0], "published": value}])
+    summary = score_files([str(inp)], tmp_path / "out.csv", artifacts=tiny_artifacts,
+                          options=ScoreOptions(date_column="published"))
+    [row] = read_output(tmp_path / "out.csv")
+    assert (row["date"], row["error"], row["labels"], row["story"]) == (date, error, "narcotics", "d1")
+    assert summary.errors == (1 if error else 0) and summary.per_label["narcotics"] == 1
+
+
+def test_a_parquet_date_column_may_hold_dates(tiny_artifacts: Path, tmp_path: Path) -> None:
+    import datetime
+
+    inp = write_input(tmp_path / "in.parquet", [{"text": TEXTS[1], "day": datetime.date(2026, 12, 8)}])
+    score_files([str(inp)], tmp_path / "out.csv", artifacts=tiny_artifacts, options=ScoreOptions(date_column="day"))
+    assert read_output(tmp_path / "out.csv")[0]["date"] == "2026-12-08"
+
+
+@pytest.mark.parametrize(("keep", "message"), [("date", "--date-column date"), ("pair", "its own 'pair' column")])
+def test_kept_columns_may_not_shadow_the_document_columns(tiny_artifacts: Path, tmp_path: Path, keep: str,
+                                                           message: str) -> None:
+    inp = write_input(tmp_path / "in.csv", [{"text": TEXTS[0], keep: "x"}])
+    with pytest.raises(CoopclfError, match=message):
+        score_files([str(inp)], tmp_path / "out.csv", artifacts=tiny_artifacts,
+                    options=ScoreOptions(keep_columns=(keep,)))
+
+
+def test_stories_span_chunks_and_are_the_same_for_any_number_of_jobs(tiny_artifacts: Path, tmp_path: Path) -> None:
+    inp = big_input(tmp_path, 120)
+    for jobs in (1, 2):
+        score_files([str(inp)], tmp_path / f"jobs{jobs}.csv", artifacts=tiny_artifacts,
+                    options=ScoreOptions(chunk_rows=7, jobs=jobs, id_column="id"))
+    assert (tmp_path / "jobs1.csv").read_bytes() == (tmp_path / "jobs2.csv").read_bytes()
+    # Each row repeats one of four texts with its own number: four stories, named by their first rows.
+    assert [r["story"] for r in read_output(tmp_path / "jobs1.csv")] == [str(i % 4) for i in range(120)]
+
+
 def big_input(tmp_path: Path, rows: int, name: str = "big.csv") -> Path:
     path = tmp_path / name
     with path.open("w", newline="") as handle:

@@ -16,6 +16,7 @@ from coopclf.labels import display_name
 from coopclf.predictor import Predictor
 from coopclf.splitter import split_paragraphs
 from tests.conftest import REPO
+from tests.service.conftest import FEEDBACK_TOKEN
 from tests.service.test_gunicorn import Server, server  # noqa: F401  (the real-gunicorn fixture)
 
 pytestmark = pytest.mark.browser
@@ -150,6 +151,13 @@ def test_the_page_classifies_the_example_article_and_records_a_correction(
     card = page.locator(f"#paragraph-{index + 1}")
     card.locator("summary").click()
     card.get_by_role("checkbox", name=display_name(extra), exact=True).check()
+    card.get_by_role("button", name="Send correction").click()  # no feedback token pasted yet
+    refused = card.locator(".feedback-result.is-error")
+    refused.wait_for()
+    assert "Paste the feedback token" in refused.inner_text()
+    assert not (tmp_path / "feedback" / "feedback.csv").exists()
+    page.get_by_label("Feedback token", exact=True).fill(FEEDBACK_TOKEN)  # its card was opened for the analyst
+    assert page.evaluate("() => sessionStorage.getItem('coopclf.feedbackToken')") == FEEDBACK_TOKEN
     card.get_by_role("button", name="Send correction").click()
     result = card.locator(".feedback-result.is-ok")
     result.wait_for()
@@ -173,6 +181,7 @@ def test_the_page_classifies_the_example_article_and_records_a_correction(
     check_paragraphs(page, verdicts)
 
 
+@pytest.mark.parametrize("server", [{"COOPCLF_MAX_BODY_BYTES": "2097152"}], ids=["default-body-limit"], indirect=True)
 def test_the_page_shows_errors_in_plain_words(page: Any, server: Server, tmp_path: Path) -> None:  # noqa: F811
     error = page.locator("#error")
     assert error.get_attribute("role") == "alert"
@@ -189,6 +198,11 @@ def test_the_page_shows_errors_in_plain_words(page: Any, server: Server, tmp_pat
     assert "{" not in message and "urn:" not in message and "422" not in message
     assert page.locator("#results").is_hidden()
     page.screenshot(path=str(tmp_path / "error.png"))
+
+    page.fill("#document", "\n\n".join(["y" * 45_000] * 3))  # 540,000 characters counted with evidence
+    page.click("#classify")
+    page.wait_for_function("() => document.getElementById('error').textContent.includes('too long to classify')")
+    assert "at most 125,000 characters with highlighted evidence" in error.inner_text()
 
     server.process.terminate()
     server.process.wait(timeout=60)

@@ -137,3 +137,52 @@ def test_labels_column_validated_against_declared_label_set(tmp_path: Path) -> N
     path = write(tmp_path, "text,labels\nHospitals got new beds,health\n")
     assert load_dataset([path], labels=["health", "education"]).labels == [{"health"}]
     assert any("unknown label 'health'" in p for p in problems(path))
+
+
+def rows_with_invalid(invalid: int, total: int) -> str:
+    """`total` rows of which the first `invalid` among each thousand have an unknown label."""
+    return "text,labels\n" + "".join(
+        f"paragraph number {i} about something,{'bogus' if i % 1000 < invalid else 'trade'}\n" for i in range(total))
+
+
+@pytest.mark.parametrize("skip_invalid", [True, False])
+def test_a_file_of_mostly_invalid_rows_is_refused_after_its_first_thousand(tmp_path: Path,
+                                                                           skip_invalid: bool) -> None:
+    path = write(tmp_path, rows_with_invalid(612, 100_000))
+    with pytest.raises(DataError) as info:
+        load_dataset([path], skip_invalid=skip_invalid, max_problems=10**9)
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{path}: 612 of the first 1,000 rows are invalid; is this a coopclf training file? "
+                              f"The first: {path}:2: column 'labels': unknown label 'bogus'")
+
+
+def test_a_file_with_some_invalid_rows_is_read_with_skip_invalid(tmp_path: Path) -> None:
+    path = write(tmp_path, rows_with_invalid(400, 3000))
+    dataset = load_dataset([path], skip_invalid=True)
+    assert dataset.skipped == 1200 and len(dataset.texts) == 1800
+
+
+@pytest.mark.parametrize("feedback_name", ["feedback/feedback.csv", "feedback/from-analysts.csv",
+                                           "exports/feedback.csv"])
+@pytest.mark.parametrize("feedback_first", [False, True])
+def test_newest_feedback_wins_over_training_rows_and_earlier_feedback(tmp_path: Path, feedback_name: str,
+                                                                      feedback_first: bool) -> None:
+    training = write(tmp_path, f"text,labels\n{GOOD},narcotics\nTourists came back,tourism\n", "train.csv")
+    (tmp_path / feedback_name).parent.mkdir(exist_ok=True)
+    feedback = write(tmp_path, f"text,labels\n{GOOD},trade\nTourists came back,tourism\n{GOOD},"
+                               "narcotics;trade\nNew text from an analyst,\n", feedback_name)
+    dataset = load_dataset([feedback, training] if feedback_first else [training, feedback])
+    assert dict(zip(dataset.texts, dataset.labels)) == {
+        GOOD: {"narcotics", "trade"}, "Tourists came back": {"tourism"}, "New text from an analyst": set()}
+    assert dataset.overridden == 2 and dataset.merged == 1
+
+
+def test_contradicting_training_files_stay_an_error_next_to_feedback(tmp_path: Path) -> None:
+    first = write(tmp_path, f"text,labels\n{GOOD},narcotics\n", "a.csv")
+    second = write(tmp_path, f"text,labels\n{GOOD},trade\n", "b.csv")
+    (tmp_path / "feedback").mkdir()
+    feedback = write(tmp_path, f"text,labels\n{GOOD},tourism\n", "feedback/feedback.csv")
+    with pytest.raises(DataError) as info:
+        load_dataset([first, second, feedback])
+    (problem,) = info.value.problems
+    assert str(problem).startswith(f"{second}:2: column 'labels': duplicate of {first}:2")

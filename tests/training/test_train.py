@@ -102,3 +102,20 @@ def test_failed_run_before_saving_changes_nothing(tiny_artifacts: Path, tmp_path
     with pytest.raises(Exception, match="label"):
         train([only_one_label], artifacts=tiny_artifacts, grid=QUICK_GRID, folds=3)
     assert (store.current(), store.versions()) == before
+
+
+def test_feedback_that_contradicts_the_corpus_is_applied_and_reported(tmp_path: Path) -> None:
+    with TINY_CSV.open() as handle:
+        rows = list(csv.DictReader(handle))
+    changed = next(r for r in rows if r["labels"] == "narcotics")
+    (tmp_path / "feedback").mkdir()
+    with (tmp_path / "feedback" / "feedback.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "labels"])
+        writer.writerow([changed["text"], "trade"])
+        writer.writerow([changed["text"], "narcotics;trade"])  # the analyst's newer answer wins
+    messages: list[str] = []
+    result = train([TINY_CSV, tmp_path / "feedback"], artifacts=tmp_path / "a", grid=QUICK_GRID, folds=3,
+                   log=messages.append)
+    assert "newer feedback overrode 2 earlier labels" in messages[0]
+    assert result.version and ArtifactStore(tmp_path / "a").current() == result.version

@@ -59,7 +59,12 @@
 
   /* ---------- talking to the API ---------- */
 
-  class ApiError extends Error {}
+  class ApiError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status; // the HTTP status, or undefined when the service could not be reached
+    }
+  }
 
   /** A problem+json (or any failed) response in plain words. */
   function problemMessage(response, body) {
@@ -69,6 +74,12 @@
         return `Paragraph ${body.index + 1} is too long: it has ${Number(long[1]).toLocaleString("en")} ` +
           `characters and the service accepts at most ${Number(long[2]).toLocaleString("en")}. ` +
           "Split it into shorter paragraphs separated by blank lines.";
+      }
+      if (typeof body.type === "string" && body.type.endsWith(":request-too-costly") && typeof body.limit === "number") {
+        // The page asks for evidence, which counts each character 4 times against the limit.
+        return `The article is too long to classify at once: this service takes at most ` +
+          `${Math.floor(body.limit / 4).toLocaleString("en")} characters with highlighted evidence. ` +
+          "Classify it in shorter parts.";
       }
       const title = typeof body.title === "string" && body.title ? `${body.title}: ` : "";
       return title + sentence(body.detail);
@@ -84,8 +95,12 @@
     let response;
     try {
       response = await fetch(path, {
-        headers: { "Accept": "application/json", ...(options && options.body ? { "Content-Type": "application/json" } : {}) },
         ...options,
+        headers: {
+          "Accept": "application/json",
+          ...(options && options.body ? { "Content-Type": "application/json" } : {}),
+          ...(options && options.headers),
+        },
       });
     } catch (err) {
       throw new ApiError(NETWORK_ERROR);
@@ -96,14 +111,39 @@
     } catch (err) {
       body = null;
     }
-    if (!response.ok) throw new ApiError(problemMessage(response, body));
+    if (!response.ok) throw new ApiError(problemMessage(response, body), response.status);
     if (body === null || typeof body !== "object") {
       throw new ApiError("The service sent an answer this page cannot read. Try reloading the page.");
     }
     return body;
   }
 
-  const postJson = (path, payload) => api(path, { method: "POST", body: JSON.stringify(payload) });
+  const postJson = (path, payload, headers) => api(path, { method: "POST", body: JSON.stringify(payload), headers });
+
+  /* The feedback token (COOPCLF_FEEDBACK_TOKEN) the analyst pasted, kept for this tab only. */
+  const TOKEN_KEY = "coopclf.feedbackToken";
+  const TOKEN_MESSAGES = {
+    401: "Paste the feedback token in \u201cFeedback token for sending corrections\u201d above the paragraphs first.",
+    403: "The feedback token is not the right one. Check it with your administrator and paste it again " +
+      "above the paragraphs.",
+    404: "This service does not record corrections: its administrator has not set a feedback token.",
+  };
+
+  function feedbackToken() {
+    try {
+      return (sessionStorage.getItem(TOKEN_KEY) || "").trim();
+    } catch (err) {
+      return ($("feedback-token").value || "").trim(); // storage disabled: use the field as it is
+    }
+  }
+
+  function rememberToken(value) {
+    try {
+      sessionStorage.setItem(TOKEN_KEY, value.trim());
+    } catch (err) {
+      /* storage disabled: feedbackToken() reads the field */
+    }
+  }
 
   async function loadModel() {
     const info = $("model-info");
@@ -182,7 +222,8 @@
     const codepoints = Array.from(text); // API offsets count Unicode code points, not UTF-16 units
     renderSummary(result);
     const list = $("paragraphs");
-    list.replaceChildren(...result.paragraphs.map((p) => paragraphCard(p, codepoints, labels)));
+    const names = result.country_names || {};
+    list.replaceChildren(...result.paragraphs.map((p) => paragraphCard(p, codepoints, labels, names)));
     $("results").hidden = false;
   }
 
@@ -201,6 +242,15 @@
         ` of ${state.labels.length}, in ${carrying.size} of its ${plural(s.paragraph_count, "paragraph")}.`,
       );
     }
+    const names = result.country_names || {};
+    const parties = (result.parties || []).map((code) => names[code] || code);
+    const partiesNode = $("summary-parties");
+    partiesNode.hidden = parties.length === 0;
+    partiesNode.replaceChildren(
+      el("span", { class: "parties-label", text: parties.length > 2 ? "Parties: " : "Between: " }),
+      el("strong", { class: "parties", text: parties.join(" – ") }),
+      result.date ? el("span", { class: "parties-date", text: ` · dated ${result.date}` }) : null,
+    );
     $("summary-areas").replaceChildren(...found.map((label) => {
       const indices = s.paragraphs[label] || [];
       return el("li", { class: "summary-area", dataset: { label } },
@@ -222,7 +272,12 @@
     return el("span", { class: `chip ${colourClass(label)}`, dataset: { label }, text: displayName(label) });
   }
 
-  function paragraphCard(p, codepoints, labels) {
+  /** "BHR-PAK" as "Bahrain – Pakistan", from the response's country names. */
+  function pairName(pair, names) {
+    return pair.split("-").map((code) => names[code] || code).join(" – ");
+  }
+
+  function paragraphCard(p, codepoints, labels, names) {
     const number = p.index + 1;
     const paragraphText = codepoints.slice(p.start, p.end).join("");
     const classes = ["para"];
@@ -245,7 +300,9 @@
       dataset: { index: p.index, labels: p.labels.join(" ") },
     },
       el("div", { class: "para-main" },
-        el("div", { class: "para-head" }, el("h3", { id: headingId, text: `Paragraph ${number}` }), areas),
+        el("div", { class: "para-head" }, el("h3", { id: headingId, text: `Paragraph ${number}` }), areas,
+          p.pair ? el("span", { class: "tag tag-pair", title: `Countries this paragraph concerns (${p.pair})`,
+            text: pairName(p.pair, names) }) : null),
         p.abstained ? el("p", { class: "abstain-reason", text: REASONS[p.abstained] || `The model did not judge this paragraph (${p.abstained.replace(/_/g, " ")}).` }) : null,
         el("p", { class: "para-text" }, highlighted(codepoints, p)),
         evidenceList(p),
@@ -347,17 +404,25 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const chosen = [...form.querySelectorAll("input[type=checkbox]:checked")].map((b) => b.value);
-      send.disabled = true;
+      const token = feedbackToken();
       result.className = "feedback-result";
+      if (!token) {
+        result.classList.add("is-error");
+        result.textContent = `Not saved. ${TOKEN_MESSAGES[401]}`;
+        $("feedback-token-card").open = true;
+        return;
+      }
+      send.disabled = true;
       result.textContent = "Sending…";
       try {
-        const saved = await postJson("/v1/feedback", { text: paragraphText, labels: chosen });
+        const saved = await postJson("/v1/feedback", { text: paragraphText, labels: chosen },
+          { "Authorization": `Bearer ${token}` });
         result.classList.add("is-ok");
         result.textContent = "Saved, thank you. Recorded as: " +
           (saved.labels.length ? saved.labels.map(displayName).join(", ") : "no cooperation area") + ".";
       } catch (err) {
         result.classList.add("is-error");
-        result.textContent = `Not saved. ${err instanceof ApiError ? err.message : err.message}`;
+        result.textContent = `Not saved. ${TOKEN_MESSAGES[err.status] || err.message}`;
       } finally {
         send.disabled = false;
       }
@@ -399,6 +464,9 @@
         classify();
       }
     });
+    const tokenInput = $("feedback-token");
+    tokenInput.value = feedbackToken();
+    tokenInput.addEventListener("input", () => rememberToken(tokenInput.value));
     $("file").addEventListener("change", (event) => {
       const input = event.target;
       loadFile(input.files[0]).finally(() => { input.value = ""; });
