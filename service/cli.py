@@ -99,19 +99,32 @@ def _read_document(path: str) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Label one text, or every paragraph of a file."""
+    from coopclf.countries import country_name
+    from coopclf.dates import leading_date
     from coopclf.splitter import split_paragraphs
 
     if (args.text is None) == (args.file is None):
         raise CoopclfError("give either a TEXT or --file PATH (use --file - for standard input)")
     predictor = _predictor(args)
     if args.file is not None:
-        texts = [p.text for p in split_paragraphs(_read_document(args.file))]
+        document = _read_document(args.file)
+        result = predictor.classify_paragraphs(split_paragraphs(document), explain=args.explain,
+                                               date=leading_date(document))
+        texts = [paragraph.text for paragraph, _ in result.paragraphs]
+        predictions = [prediction for _, prediction in result.paragraphs]
+        pairs = list(result.pairs)
+        context = {"date": result.date.isoformat() if result.date else None, "parties": list(result.parties)}
+        if args.format == "text" and result.parties:
+            print(f"parties: {' - '.join(country_name(code) for code in result.parties)}"
+                  + (f" ({context['date']})" if context["date"] else ""))
     else:
         texts = [args.text]
-    predictions = predictor.predict(texts, explain=args.explain)
-    for index, (text, prediction) in enumerate(zip(texts, predictions), start=1):
+        predictions = predictor.predict(texts, explain=args.explain)
+        pairs = [predictions[0].pair]
+        context = {}
+    for index, (text, prediction, pair) in enumerate(zip(texts, predictions, pairs), start=1):
         if args.format == "json":
-            print(json.dumps({"paragraph": index, "text": text, **prediction.to_dict(),
+            print(json.dumps({"paragraph": index, "text": text, **prediction.to_dict(), "pair": pair, **context,
                               "model_version": predictor.version}, ensure_ascii=False))
             continue
         verdict = ", ".join(prediction.labels) or (

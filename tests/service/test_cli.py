@@ -237,3 +237,17 @@ def test_serve_refuses_to_start_on_an_unsigned_version(tiny_artifacts: Path, tmp
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 1 and done.stderr.splitlines()[-1].startswith("coopclf: error: cannot serve: ")
     assert "not signed" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_predict_file_gives_the_documents_parties_pairs_and_date(capsys: pytest.CaptureFixture[str],
+                                                                 tiny_artifacts: Path, tmp_path: Path) -> None:
+    article = tmp_path / "article.txt"
+    article.write_text("date 2025-07-12 Pakistan and Bahrain agreed to fight cocaine smuggling.\n\n"
+                       "The two sides also discussed tourism.\n\nPakistan thanked Bahrain.\n")
+    code, out, _ = run(capsys, "predict", "--artifacts", str(tiny_artifacts), "--file", str(article),
+                       "--format", "json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [(r["pair"], r["date"], r["parties"]) for r in rows] == [("BHR-PAK", "2025-07-12", ["PAK", "BHR"])] * 3
+    assert rows[0]["countries"] == {"PAK": [[16, 24]], "BHR": [[29, 36]]}
+    assert rows[1]["countries"] == {}
